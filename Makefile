@@ -1,0 +1,54 @@
+# gpuaas.orchestration — developer entry points. Every target installs what it needs itself.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit integration sanity bench clean
+
+help:
+	@echo "make demo          install everything, start the local GPU cluster, run the main job"
+	@echo "make test          install everything and run all tests (unit, sanity, integration)"
+	@echo "make cluster-up    start the local simulated GPU cluster (no-op when running)"
+	@echo "make cluster-down  stop every process of the local cluster"
+	@echo "make bench         benchmarks against kubernetes.core and kubectl (bench/results/)"
+
+bootstrap:
+	@./scripts/bootstrap
+
+build:
+	@bash tests/cluster/build.sh all >/dev/null
+
+cluster-up: bootstrap
+	@$(PY) tests/cluster/cluster.py up
+
+cluster-down:
+	@$(PY) tests/cluster/cluster.py down 2>/dev/null || python3 tests/cluster/cluster.py down
+
+cluster-status:
+	@$(PY) tests/cluster/cluster.py status
+
+# The main job: bring the local cluster up, then run the site playbook against it.
+demo: cluster-up
+	$(VENV)/bin/ansible-playbook playbooks/site.yml
+
+unit: bootstrap
+	$(VENV)/bin/pytest -q tests/unit
+
+integration: cluster-up
+	$(VENV)/bin/pytest -q tests/integration
+
+sanity: bootstrap
+	@./scripts/sanity
+
+test: bootstrap
+	$(VENV)/bin/pytest -q tests/unit
+	./scripts/sanity
+	$(MAKE) cluster-up
+	$(VENV)/bin/pytest -q tests/integration
+
+bench: cluster-up
+	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean: cluster-down
+	rm -rf .cluster collections/ansible_collections tests/output
