@@ -51,6 +51,10 @@ PORTS = {
     "karpenter-metrics": 26990,
     "karpenter-health": 26991,
 }
+# GPUAAS_PORT_OFFSET moves every port, so that a second checkout (a CI dry run, say) can run
+# its own cluster beside this one.
+_OFFSET = int(os.environ.get("GPUAAS_PORT_OFFSET", "0"))
+PORTS = {name: port + _OFFSET for name, port in PORTS.items()}
 # Start order; `down` stops in reverse.
 COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
               "kueue", "karpenter"]
