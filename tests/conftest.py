@@ -19,6 +19,9 @@ COLLECTIONS = REPO / "collections"
 # Import the collection as Ansible does: ansible_collections.gpuaas.orchestration.plugins...
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+# Shared test helpers: `import gpuaas_testlib`.
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
 
 VENV_BIN = Path(sys.executable).parent
 

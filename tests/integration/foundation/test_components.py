@@ -8,18 +8,9 @@ import uuid
 
 import pytest
 
+from gpuaas_testlib import has_condition, wait_until
+
 KUEUE = "kueue.x-k8s.io/v1beta2"
-
-
-def wait_until(what, fn, timeout=60, interval=0.5):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
 
 
 @pytest.fixture
@@ -71,11 +62,6 @@ def workload_of(dyn, namespace, job_name):
         if any(o.get("name") == job_name for o in item["metadata"].get("ownerReferences", [])):
             return item
     return None
-
-
-def has_condition(obj, ctype):
-    return any(c["type"] == ctype and c["status"] == "True"
-               for c in ((obj or {}).get("status", {}).get("conditions") or []))
 
 
 def test_job_stays_suspended_until_kueue_admits_it(dyn, queue):
