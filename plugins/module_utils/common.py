@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuaas.orchestration contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base of every module of the collection: a thin module is an argument spec plus one call.
+
+Public API
+----------
+``GpuaasModule(argument_spec, **kwargs)`` (an ``AnsibleModule``)
+    Merges kubernetes.core's ``AUTH_ARG_SPEC`` into ``argument_spec``, sets
+    ``supports_check_mode=True``, fails with ``missing_required_lib("kubernetes")`` when the
+    library is missing.
+    ``.client``        lazily built ``client.Client`` (kubernetes.core authentication)
+    ``.check_mode``, ``.diff_mode``
+    ``.fail_from(exc, **extra)``   fail_json from any exception: ``GpuaasError`` subclasses carry
+                                   their details (field/value/problem list, API status/reason/
+                                   message/body, what a wait saw last); like amazon.aws's
+                                   ``fail_json_aws``
+    ``.exit_engine(result, single=True, **extra)``  exit_json from an ``engine.run`` result:
+                                   ``changed``, ``diff`` (only with --diff; one dict for a single
+                                   object, a list otherwise), ``results``, ``summary``, ``timings``,
+                                   ``warnings``; with ``single`` also ``operation`` (created,
+                                   updated, unchanged, deleted, absent) and ``resource``. (Not
+                                   ``action``: Ansible overwrites that key with the module name.)
+    ``.run(fn)``                   ``fn(module)`` returns a result dict (or calls exit itself); any
+                                   exception becomes ``fail_from``
+``AUTH_ARG_SPEC`` (re-export), ``WAIT_ARG_SPEC`` (``wait``, ``wait_timeout``)
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import (
+    AUTH_ARG_SPEC,
+    HAS_K8S,
+    K8S_IMP_ERR,
+    get_client,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+    ApiError,
+    GpuaasError,
+)
+
+WAIT_ARG_SPEC = dict(
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=60),
+)
+
+
+class GpuaasModule(AnsibleModule):
+    def __init__(self, argument_spec, **kwargs):
+        spec = copy.deepcopy(AUTH_ARG_SPEC)
+        spec.update(argument_spec)
+        kwargs.setdefault("supports_check_mode", True)
+        super(GpuaasModule, self).__init__(argument_spec=spec, **kwargs)
+        if not HAS_K8S:
+            self.fail_json(msg=missing_required_lib("kubernetes"), exception=K8S_IMP_ERR)
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = get_client(self.params)
+        return self._client
+
+    @property
+    def diff_mode(self):
+        return bool(self._diff)
+
+    def fail_from(self, exc, **extra):
+        result = dict(extra)
+        if isinstance(exc, GpuaasError):
+            result.update(exc.to_result())
+            if isinstance(exc, ApiError):
+                for key in ("body", "api_message"):
+                    result.pop(key, None)
+                result["api_error"] = {"status": exc.status, "reason": exc.reason, "message": exc.api_message}
+                causes = exc.causes()
+                if causes:
+                    result["api_error"]["causes"] = causes
+            result.pop("exception", None)
+            self.fail_json(msg=str(exc), **result)
+        self.fail_json(msg="%s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc(), **result)
+
+    def exit_engine(self, result, single=True, **extra):
+        out = dict(result)
+        diffs = out.pop("diff", [])
+        if self.diff_mode:
+            if single:
+                out["diff"] = diffs[0] if diffs else {"before": {}, "after": {}}
+            else:
+                out["diff"] = diffs
+        warnings = out.pop("warnings", [])
+        for w in warnings:
+            self.warn(w)
+        out["api_warnings"] = warnings
+        if single and out.get("results"):
+            first = out["results"][0]
+            # "action" would be overwritten by Ansible with the module name: use "operation".
+            out["operation"] = first["action"]
+            out["resource"] = first.get("object")
+        out.update(extra)
+        self.exit_json(**out)
+
+    def run(self, fn):
+        error = None
+        tb = None
+        try:
+            result = fn(self)
+        except Exception as e:  # pylint: disable=broad-except
+            error = e
+            tb = traceback.format_exc()
+        if error is not None:
+            if isinstance(error, GpuaasError):
+                self.fail_from(error)
+            self.fail_json(msg="%s: %s" % (type(error).__name__, error), exception=tb)
+        if result is not None:
+            self.exit_json(**result)

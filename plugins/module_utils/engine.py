@@ -1,0 +1,421 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuaas.orchestration contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The apply engine: many desired objects -> validated, diffed, applied, waited for.
+
+Flow of ``run(client, items, ...)``::
+
+    validate every item (pure, item.validate)           -> all errors raised together, nothing written
+    read live state: ONE LIST per kind (GET if a kind has a single item)
+    precheck every item against live (item.precheck)    -> immutable fields, safety; raised together
+    for each item in the given order (dependency order is the caller's):
+        present: unchanged when the desired fields are a subset of live (quantities compared
+                 numerically) and no field this manager applied before was dropped;
+                 else server-side apply (field manager ``gpuaas-orchestration``, force),
+                 with ``dryRun=All`` in check mode so admission webhooks still answer;
+                 a write whose result equals live (server-populated fields ignored) is "unchanged"
+        absent:  delete when it exists (``dryRun=All`` in check mode), optionally wait until gone
+    bounded waits (item.wait = WaitSpec) after all writes, not in check mode
+
+Public API
+----------
+``MANAGED_BY_LABEL``, ``MANAGED_BY``, ``PLAN_LABEL``, ``FIELD_MANAGER``
+``Item(kind, obj=None, name=None, namespace=None, state="present", validate=None, precheck=None,
+wait=None, delete_wait=None, field_manager=None)``
+    ``validate()`` -> list of errors (pure); ``precheck(live)`` -> list of errors, where ``live``
+    is the live object or None. Errors are ``errors.ValidationError``/``SafetyError``; when a run
+    has several items, each error is tagged with its object (``ClusterQueue/a: spec...``).
+``WaitSpec(predicate, what, timeout=60, interval=1.0, describe=None)``
+``run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER) -> dict``
+    ``{"changed", "results": [{"ref","kind","name","namespace","action","object","diff"}],
+    "diff": [{"before","after","before_header","after_header"}] (changed objects only),
+    "summary": {"created": n, "updated": n, "unchanged": n, "deleted": n, "absent": n},
+    "timings": {"validate","read","apply","wait","total"} (seconds), "warnings": [...],
+    "api_calls": n}``
+    ``action`` is one of created, updated, unchanged, deleted, absent (was already gone).
+``prune_items(client, kind, plan, keep, namespace=None) -> [Item(state="absent")]``
+    objects labelled for ``plan`` (``run(..., labels={PLAN_LABEL: plan})``) that ``keep`` lacks.
+Pure helpers: ``prune_none(obj)``, ``clean_for_diff(obj)``, ``is_subset(desired, live)``,
+``dropped_owned_fields(desired, live, manager)``, ``needs_apply(desired, live, manager)``,
+``same_content(a, b)``, ``with_managed_labels(obj, labels)``, ``kind_items_read_plan(items)``.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import time
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import FIELD_MANAGER
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+    ApiError,
+    ErrorCollector,
+    GpuaasError,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.quantity import parse_quantity
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import wait_for
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "gpuaas-orchestration"
+PLAN_LABEL = "gpuaas.io/plan"
+
+SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields",
+                   "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+class WaitSpec(object):
+    """What "done" means for an object: ``predicate(obj) -> bool``, described by ``what``."""
+
+    def __init__(self, predicate, what, timeout=60, interval=1.0, describe=None):
+        self.predicate = predicate
+        self.what = what
+        self.timeout = timeout
+        self.interval = interval
+        self.describe = describe
+
+
+class Item(object):
+    """One desired object (state present) or one object to delete (state absent)."""
+
+    def __init__(self, kind, obj=None, name=None, namespace=None, state="present", validate=None,
+                 precheck=None, wait=None, delete_wait=None, field_manager=None):
+        self.kind = kind
+        self.obj = prune_none(copy.deepcopy(obj)) if obj is not None else None
+        meta = (self.obj or {}).get("metadata") or {}
+        self.name = name or meta.get("name")
+        self.namespace = namespace if namespace is not None else meta.get("namespace")
+        if not kind.namespaced:
+            self.namespace = None
+        if self.obj is not None:
+            self.obj.setdefault("apiVersion", kind.api_version)
+            self.obj.setdefault("kind", kind.kind)
+            self.obj.setdefault("metadata", {})["name"] = self.name
+            if self.namespace:
+                self.obj["metadata"]["namespace"] = self.namespace
+            else:
+                self.obj["metadata"].pop("namespace", None)
+        self.state = state
+        self._validate = validate
+        self._precheck = precheck
+        self.wait = wait
+        self.delete_wait = delete_wait
+        self.field_manager = field_manager
+
+    @property
+    def ref(self):
+        return self.kind.ref(self.name, self.namespace)
+
+    @property
+    def key(self):
+        return (self.kind, self.namespace, self.name)
+
+    def validate(self):
+        return list(self._validate() or []) if self._validate else []
+
+    def precheck(self, live):
+        return list(self._precheck(live) or []) if self._precheck else []
+
+
+# -- pure helpers ---------------------------------------------------------
+
+def prune_none(obj):
+    """Drop keys whose value is None, recursively (lists keep their items)."""
+    if isinstance(obj, dict):
+        return dict((k, prune_none(v)) for k, v in obj.items() if v is not None)
+    if isinstance(obj, list):
+        return [prune_none(v) for v in obj]
+    return obj
+
+
+def clean_for_diff(obj):
+    """The object without status and server-populated metadata (for diffs and comparisons)."""
+    if not obj:
+        return {}
+    out = copy.deepcopy(obj)
+    out.pop("status", None)
+    meta = out.get("metadata") or {}
+    for k in SERVER_METADATA:
+        meta.pop(k, None)
+    ann = meta.get("annotations")
+    if ann:
+        ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+        if not ann:
+            meta.pop("annotations")
+    return out
+
+
+def without_managed_fields(obj):
+    if not obj:
+        return obj
+    out = copy.deepcopy(obj)
+    (out.get("metadata") or {}).pop("managedFields", None)
+    return out
+
+
+def _scalar_equal(a, b):
+    if a == b:
+        return True
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    if isinstance(a, (str, int, float)) and isinstance(b, (str, int, float)) and (isinstance(a, str) or isinstance(b, str)):
+        try:
+            return parse_quantity(a) == parse_quantity(b)
+        except ValueError:
+            return False
+    return False
+
+
+def is_subset(desired, live):
+    """True when every field of ``desired`` is in ``live`` with an equal value.
+
+    Dicts: subset by key. Lists: same length, items compared pairwise as subsets (Kubernetes
+    keeps list order). Scalars: equal, or equal as quantities (``"1Gi"`` vs ``"1024Mi"``).
+    """
+    if isinstance(desired, dict):
+        if not isinstance(live, dict):
+            return False
+        for k, v in desired.items():
+            if k not in live:
+                if v in ({}, []):
+                    continue
+                return False
+            if not is_subset(v, live[k]):
+                return False
+        return True
+    if isinstance(desired, list):
+        if not isinstance(live, list) or len(desired) != len(live):
+            return False
+        return all(is_subset(d, l) for d, l in zip(desired, live))
+    return _scalar_equal(desired, live)
+
+
+def _managed_fields_of(live, manager):
+    for entry in ((live or {}).get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == manager and entry.get("operation") == "Apply":
+            return entry.get("fieldsV1") or {}
+    return None
+
+
+def dropped_owned_fields(desired, live, manager=FIELD_MANAGER):
+    """Paths of map fields that ``manager`` applied before and ``desired`` no longer has."""
+    fields = _managed_fields_of(live, manager)
+    if not fields:
+        return []
+    out = []
+
+    def walk(fv, d, l, path):
+        if not isinstance(fv, dict) or not isinstance(d, dict):
+            return
+        for fk, sub in fv.items():
+            if not fk.startswith("f:"):
+                continue
+            name = fk[2:]
+            p = "%s.%s" % (path, name) if path else name
+            if name not in d:
+                if isinstance(l, dict) and name in l:
+                    out.append(p)
+                continue
+            if isinstance(d[name], dict):
+                walk(sub, d[name], (l or {}).get(name) if isinstance(l, dict) else None, p)
+
+    walk(fields, desired, live, "")
+    return out
+
+
+def needs_apply(desired, live, manager=FIELD_MANAGER):
+    if live is None:
+        return True
+    if not is_subset(desired, live):
+        return True
+    return bool(dropped_owned_fields(desired, live, manager))
+
+
+def same_content(a, b):
+    return clean_for_diff(a) == clean_for_diff(b)
+
+
+def with_managed_labels(obj, labels=None):
+    out = copy.deepcopy(obj)
+    meta = out.setdefault("metadata", {})
+    lab = meta.get("labels") or {}
+    lab[MANAGED_BY_LABEL] = MANAGED_BY
+    for k, v in (labels or {}).items():
+        lab[k] = v
+    meta["labels"] = lab
+    return out
+
+
+def kind_items_read_plan(items):
+    """How live state is read: ``[(kind, namespace_or_None, "list"|"get", [items])]``.
+
+    One LIST per kind when it has several items (namespace-scoped when all share one namespace),
+    one GET when it has a single item.
+    """
+    by_kind = []
+    index = {}
+    for it in items:
+        if it.kind not in index:
+            index[it.kind] = len(by_kind)
+            by_kind.append((it.kind, []))
+        by_kind[index[it.kind]][1].append(it)
+    plan = []
+    for kind, its in by_kind:
+        if len(its) == 1:
+            plan.append((kind, its[0].namespace, "get", its))
+        else:
+            namespaces = set(i.namespace for i in its)
+            ns = namespaces.pop() if (kind.namespaced and len(namespaces) == 1) else None
+            plan.append((kind, ns, "list", its))
+    return plan
+
+
+def _dedupe(items):
+    seen = set()
+    for it in items:
+        if it.key in seen:
+            raise GpuaasError("%s is given more than once" % it.ref)
+        seen.add(it.key)
+
+
+def prune_items(client, kind, plan, keep, namespace=None):
+    """Absent items for the objects of ``kind`` this collection made for ``plan`` (labels
+    ``app.kubernetes.io/managed-by`` and ``gpuaas.io/plan``) that are not in ``keep`` (the present
+    items of the plan). Objects without both labels are never pruned. One LIST."""
+    selector = "%s=%s,%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY, PLAN_LABEL, plan)
+    kept = set(it.key for it in keep)
+    out = []
+    for obj in client.list(kind, namespace=namespace, label_selector=selector):
+        m = obj.get("metadata") or {}
+        key = (kind, m.get("namespace") if kind.namespaced else None, m.get("name"))
+        if key not in kept:
+            out.append(Item(kind, name=m.get("name"), namespace=m.get("namespace"), state="absent"))
+    return out
+
+
+# -- the run ---------------------------------------------------------------
+
+def read_live(client, items):
+    """Live objects keyed by item.key (None when absent), with one LIST per kind."""
+    live = {}
+    for kind, ns, how, its in kind_items_read_plan(items):
+        if how == "get":
+            it = its[0]
+            live[it.key] = client.get(kind, it.name, it.namespace)
+        else:
+            found = {}
+            try:
+                listed = client.list(kind, namespace=ns)
+            except ApiError as e:
+                # a cluster-wide LIST may be forbidden to a namespaced identity: one LIST per namespace
+                if e.status != 403 or not kind.namespaced or ns is not None:
+                    raise
+                listed = []
+                for namespace in sorted(set(i.namespace for i in its)):
+                    listed.extend(client.list(kind, namespace=namespace))
+            for obj in listed:
+                m = obj.get("metadata") or {}
+                found[(kind, m.get("namespace") if kind.namespaced else None, m.get("name"))] = obj
+            for it in its:
+                live[it.key] = found.get(it.key)
+    return live
+
+
+def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER):
+    """Validate, read, diff, apply/delete and wait for ``items``; return the structured result."""
+    t0 = time.monotonic()
+    timings = {}
+    items = list(items)
+    _dedupe(items)
+
+    errs = ErrorCollector()
+    many = len(items) > 1
+
+    def tagged(it, errors):
+        # with several objects, every error names its object
+        return [e.for_object(it.ref) if many and hasattr(e, "for_object") else e for e in errors]
+
+    for it in items:
+        errs.extend(tagged(it, it.validate()))
+    errs.raise_if_any()
+    t1 = time.monotonic()
+    timings["validate"] = round(t1 - t0, 3)
+
+    live = read_live(client, items)
+    t2 = time.monotonic()
+    timings["read"] = round(t2 - t1, 3)
+
+    for it in items:
+        errs.extend(tagged(it, it.precheck(live.get(it.key))))
+    errs.raise_if_any()
+
+    results = []
+    diffs = []
+    summary = dict(created=0, updated=0, unchanged=0, deleted=0, absent=0)
+    for it in items:
+        before = live.get(it.key)
+        manager = it.field_manager or field_manager
+        entry = {"ref": it.ref, "kind": it.kind.kind, "name": it.name, "namespace": it.namespace}
+        if it.state == "absent":
+            if before is None:
+                action, after = "absent", None
+            else:
+                client.delete(it.kind, it.name, it.namespace, dry_run=check_mode)
+                action, after = "deleted", None
+        else:
+            desired = with_managed_labels(it.obj, labels) if manager == FIELD_MANAGER else it.obj
+            if before is not None and not needs_apply(desired, before, manager):
+                action, after = "unchanged", before
+            else:
+                after = client.apply(it.kind, desired, dry_run=check_mode, field_manager=manager)
+                if before is None:
+                    action = "created"
+                elif same_content(before, after):
+                    action = "unchanged"
+                else:
+                    action = "updated"
+        summary[action] += 1
+        entry["action"] = action
+        entry["object"] = without_managed_fields(after)
+        if action in ("created", "updated", "deleted"):
+            d = {"before": clean_for_diff(before), "after": clean_for_diff(after)}
+            entry["diff"] = d
+            diffs.append(dict(d, before_header="%s (live)" % it.ref,
+                              after_header="%s (%s%s)" % (it.ref, action, ", check mode" if check_mode else "")))
+        results.append(entry)
+    t3 = time.monotonic()
+    timings["apply"] = round(t3 - t2, 3)
+
+    if not check_mode:
+        for it, entry in zip(items, results):
+            if it.state == "present" and it.wait is not None:
+                spec = it.wait
+                obj = wait_for(lambda it=it: client.get(it.kind, it.name, it.namespace), spec.predicate,
+                               spec.timeout, "%s to be %s" % (it.ref, spec.what), interval=spec.interval,
+                               describe=spec.describe)
+                entry["object"] = without_managed_fields(obj)
+            elif it.state == "absent" and it.delete_wait and entry["action"] == "deleted":
+                timeout = it.delete_wait if not isinstance(it.delete_wait, bool) else 60
+                wait_for(lambda it=it: client.get(it.kind, it.name, it.namespace), lambda o: o is None,
+                         timeout, "%s to be deleted" % it.ref, describe=_describe_deleting)
+    t4 = time.monotonic()
+    timings["wait"] = round(t4 - t3, 3)
+    timings["total"] = round(t4 - t0, 3)
+
+    return {
+        "changed": any(r["action"] in ("created", "updated", "deleted") for r in results),
+        "results": results,
+        "diff": diffs,
+        "summary": summary,
+        "timings": timings,
+        "warnings": list(client.warnings),
+        "check_mode": bool(check_mode),
+        "api_calls": getattr(client, "calls", None),
+    }
+
+
+def _describe_deleting(obj):
+    if obj is None:
+        return "gone"
+    meta = obj.get("metadata") or {}
+    return "still present (deletionTimestamp=%s, finalizers=%s)" % (
+        meta.get("deletionTimestamp"), meta.get("finalizers"))

@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuaas.orchestration contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kueue_admission_check
+short_description: Manage Kueue AdmissionChecks
+version_added: "0.1.0"
+author: gpuaas platform engineering (@gpuaas)
+description:
+  - Create, update and delete a Kueue C(AdmissionCheck) (C(kueue.x-k8s.io/v1beta2)) - an extra gate a
+    workload must pass before admission, run by the controller named in O(controller_name)
+    (for example C(kueue.x-k8s.io/provisioning-request)).
+  - The controller name is immutable; a change is refused before writing.
+options:
+  name:
+    description: Name of the AdmissionCheck.
+    type: str
+    required: true
+  state:
+    description: C(present) creates or updates it; C(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  controller_name:
+    description: The controller that processes the check. Required with O(state=present). Immutable.
+    type: str
+  parameters:
+    description: Reference to an object with the parameters of the check.
+    type: dict
+    suboptions:
+      api_group:
+        description: API group of the object.
+        type: str
+        required: true
+      kind:
+        description: Kind of the object.
+        type: str
+        required: true
+      name:
+        description: Name of the object.
+        type: str
+        required: true
+  force:
+    description: Accepted for symmetry with the other Kueue modules; no safety checks apply.
+    type: bool
+    default: false
+  labels:
+    description: Labels of the object itself.
+    type: dict
+  annotations:
+    description: Annotations of the object.
+    type: dict
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - gpuaas.orchestration.wait
+  - gpuaas.orchestration.attributes
+notes:
+  - O(wait=true) waits until the C(Active) condition is C(True), which needs the named controller to run.
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Provision capacity before admission
+  gpuaas.orchestration.kueue_admission_check:
+    name: provision-gpus
+    controller_name: kueue.x-k8s.io/provisioning-request
+    parameters:
+      api_group: kueue.x-k8s.io
+      kind: ProvisioningRequestConfig
+      name: gpu-config
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the object was (or in check mode would be) created, updated or deleted.
+  returned: always
+  type: bool
+operation:
+  description: What happened to the object.
+  returned: always
+  type: str
+  sample: created
+  choices: [created, updated, unchanged, deleted, absent]
+resource:
+  description: The object as the API server returned it (server-side dry run result in check mode); null when deleted.
+  returned: always
+  type: dict
+results:
+  description: Per object C(ref), C(kind), C(name), C(namespace), C(action), C(object) and C(diff).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts per action.
+  returned: always
+  type: dict
+  sample: {created: 1, updated: 0, unchanged: 0, deleted: 0, absent: 0}
+timings:
+  description: Seconds spent validating, reading, applying and waiting.
+  returned: always
+  type: dict
+api_warnings:
+  description: Warnings the API server returned.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before and after of the object (without status and server-populated metadata).
+  returned: when diff mode is on
+  type: dict
+errors:
+  description:
+    - With a validation or safety failure, one entry per problem with C(field), C(value) and C(problem).
+    - Safety failures also list the C(affected) workloads.
+  returned: on failure
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import (
+    ADMISSION_CHECK,
+    render_admission_check,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue_runner import (
+    COMMON_OPTIONS,
+    run_object_module,
+)
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        controller_name=dict(type="str"),
+        parameters=dict(type="dict", options=dict(
+            api_group=dict(type="str", required=True),
+            kind=dict(type="str", required=True),
+            name=dict(type="str", required=True),
+        )),
+    )
+    argument_spec.update(COMMON_OPTIONS)
+    module = GpuaasModule(argument_spec, required_if=[("state", "present", ["controller_name"])])
+    run_object_module(module, ADMISSION_CHECK, render_admission_check)
+
+
+if __name__ == "__main__":
+    main()

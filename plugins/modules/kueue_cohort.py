@@ -1,0 +1,137 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuaas.orchestration contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kueue_cohort
+short_description: Manage Kueue Cohorts (hierarchical quota sharing)
+version_added: "0.1.0"
+author: gpuaas platform engineering (@gpuaas)
+description:
+  - Create, update and delete a Kueue C(Cohort) (C(kueue.x-k8s.io/v1beta2)) - a group of ClusterQueues
+    that lend to and borrow from each other, with an optional parent cohort and quota of its own.
+  - Borrowing and lending limits are only allowed when a parent is set.
+options:
+  name:
+    description: Name of the Cohort.
+    type: str
+    required: true
+  state:
+    description: C(present) creates or updates the cohort; C(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  parent:
+    description: Name of the parent cohort.
+    type: str
+  force:
+    description: Accepted for symmetry with the other Kueue modules; Cohorts have no safety checks.
+    type: bool
+    default: false
+  labels:
+    description: Labels of the object itself.
+    type: dict
+  annotations:
+    description: Annotations of the object.
+    type: dict
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - gpuaas.orchestration.kueue_resource_groups
+  - gpuaas.orchestration.wait
+  - gpuaas.orchestration.attributes
+notes:
+  - Cohorts have no C(Active) condition; O(wait=true) only waits for deletion with O(state=absent).
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Organisation-wide GPU cohort with a shared reserve of 4 GPUs
+  gpuaas.orchestration.kueue_cohort:
+    name: gpu-pool
+    resource_groups:
+      - flavors:
+          - name: a100
+            resources:
+              - {name: nvidia.com/gpu, nominal_quota: 4}
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the object was (or in check mode would be) created, updated or deleted.
+  returned: always
+  type: bool
+operation:
+  description: What happened to the object.
+  returned: always
+  type: str
+  sample: created
+  choices: [created, updated, unchanged, deleted, absent]
+resource:
+  description: The object as the API server returned it (server-side dry run result in check mode); null when deleted.
+  returned: always
+  type: dict
+results:
+  description: Per object C(ref), C(kind), C(name), C(namespace), C(action), C(object) and C(diff).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts per action.
+  returned: always
+  type: dict
+  sample: {created: 1, updated: 0, unchanged: 0, deleted: 0, absent: 0}
+timings:
+  description: Seconds spent validating, reading, applying and waiting.
+  returned: always
+  type: dict
+api_warnings:
+  description: Warnings the API server returned.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before and after of the object (without status and server-populated metadata).
+  returned: when diff mode is on
+  type: dict
+errors:
+  description:
+    - With a validation or safety failure, one entry per problem with C(field), C(value) and C(problem).
+    - Safety failures also list the C(affected) workloads.
+  returned: on failure
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import (
+    COHORT,
+    render_cohort,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue_runner import (
+    COMMON_OPTIONS,
+    FAIR_SHARING_SPEC,
+    RESOURCE_GROUPS_SPEC,
+    run_object_module,
+)
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        parent=dict(type="str"),
+        resource_groups=RESOURCE_GROUPS_SPEC,
+        fair_sharing=FAIR_SHARING_SPEC,
+    )
+    argument_spec.update(COMMON_OPTIONS)
+    module = GpuaasModule(argument_spec)
+    run_object_module(module, COHORT, render_cohort)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuaas.orchestration contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kueue_topology
+short_description: Manage Kueue Topologies for topology-aware scheduling
+version_added: "0.1.0"
+author: gpuaas platform engineering (@gpuaas)
+description:
+  - Create and delete a Kueue C(Topology) (C(kueue.x-k8s.io/v1beta2)) - the node labels of the levels of the
+    data centre hierarchy (block, rack, host), from the highest to the lowest.
+  - The levels are immutable; a change is refused before writing.
+options:
+  name:
+    description: Name of the Topology.
+    type: str
+    required: true
+  state:
+    description: C(present) creates it; C(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  levels:
+    description:
+      - Node labels of the levels, highest first (1 to 16, unique). C(kubernetes.io/hostname) may only be the last.
+      - Required with O(state=present). Immutable.
+    type: list
+    elements: str
+  force:
+    description: Accepted for symmetry with the other Kueue modules; no safety checks apply.
+    type: bool
+    default: false
+  labels:
+    description: Labels of the object itself.
+    type: dict
+  annotations:
+    description: Annotations of the object.
+    type: dict
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - gpuaas.orchestration.wait
+  - gpuaas.orchestration.attributes
+notes:
+  - Topologies have no C(Active) condition; O(wait=true) only waits for deletion with O(state=absent).
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Block / rack / host topology
+  gpuaas.orchestration.kueue_topology:
+    name: dc1
+    levels:
+      - cloud.provider.com/topology-block
+      - cloud.provider.com/topology-rack
+      - kubernetes.io/hostname
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the object was (or in check mode would be) created, updated or deleted.
+  returned: always
+  type: bool
+operation:
+  description: What happened to the object.
+  returned: always
+  type: str
+  sample: created
+  choices: [created, updated, unchanged, deleted, absent]
+resource:
+  description: The object as the API server returned it (server-side dry run result in check mode); null when deleted.
+  returned: always
+  type: dict
+results:
+  description: Per object C(ref), C(kind), C(name), C(namespace), C(action), C(object) and C(diff).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts per action.
+  returned: always
+  type: dict
+  sample: {created: 1, updated: 0, unchanged: 0, deleted: 0, absent: 0}
+timings:
+  description: Seconds spent validating, reading, applying and waiting.
+  returned: always
+  type: dict
+api_warnings:
+  description: Warnings the API server returned.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before and after of the object (without status and server-populated metadata).
+  returned: when diff mode is on
+  type: dict
+errors:
+  description:
+    - With a validation or safety failure, one entry per problem with C(field), C(value) and C(problem).
+    - Safety failures also list the C(affected) workloads.
+  returned: on failure
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import (
+    TOPOLOGY,
+    render_topology,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue_runner import (
+    COMMON_OPTIONS,
+    run_object_module,
+)
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        levels=dict(type="list", elements="str"),
+    )
+    argument_spec.update(COMMON_OPTIONS)
+    module = GpuaasModule(argument_spec, required_if=[("state", "present", ["levels"])])
+    run_object_module(module, TOPOLOGY, render_topology)
+
+
+if __name__ == "__main__":
+    main()
