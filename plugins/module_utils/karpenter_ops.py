@@ -35,6 +35,7 @@ NODECLAIM = KINDS["NodeClaim"]
 NODE = KINDS["Node"]
 POD = KINDS["Pod"]
 
+
 class LazyClient(object):
     """Builds the API client on first use, so that invalid input fails even without a cluster."""
 

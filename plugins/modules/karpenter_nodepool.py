@@ -61,7 +61,6 @@ options:
         description: Label key, for example C(node.kubernetes.io/instance-type) or C(nvidia.com/gpu.product).
         type: str
         required: true
-        no_log: false
       operator:
         description: One of C(In), C(NotIn), C(Exists), C(DoesNotExist), C(Gt), C(Lt), C(Gte), C(Lte).
         type: str
@@ -84,7 +83,6 @@ options:
         description: Taint key.
         type: str
         required: true
-        no_log: false
       value:
         description: Taint value.
         type: str
@@ -101,7 +99,6 @@ options:
         description: Taint key.
         type: str
         required: true
-        no_log: false
       value:
         description: Taint value.
         type: str

@@ -14,6 +14,7 @@ NODECLAIM = ("karpenter.sh/v1", "NodeClaim")
 KT_LABEL = "gpuaas.io/kt"
 NODE_CLASS = {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass", "name": "default"}
 
+
 class KarpenterEnv:
     def __init__(self, dyn, core_v1, ansible):
         self.dyn = dyn
@@ -106,6 +107,7 @@ class KarpenterEnv:
             if not left:
                 return
             time.sleep(2)
+
 
 @pytest.fixture
 def kenv(dyn, core_v1, ansible):

@@ -91,8 +91,8 @@ def test_capacity_ensure_rerun_replace_scale_down(kenv, ansible, namespace):
     assert res["changed"] is True and res["deleted"] == [first[1]] and res["created"] == []
     assert res["blocked"] == {keep: ["%s/critical" % namespace]}
     assert names(kenv.claims(pool, include_deleting=True)) == [keep]
-    assert not [n for n in kenv.nodes(pool) if n.metadata.name == [c for c in claims if c["metadata"]["name"] ==
-                                                                    first[1]][0]["status"]["nodeName"]]
+    removed_node = [c for c in claims if c["metadata"]["name"] == first[1]][0]["status"]["nodeName"]
+    assert not [n for n in kenv.nodes(pool) if n.metadata.name == removed_node]
 
     # scaling to 0 would hit the do-not-disrupt pod: refused before any delete
     res = ansible.module(MOD, dict(args, count=0), fail_ok=True)

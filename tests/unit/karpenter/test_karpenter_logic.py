@@ -147,8 +147,8 @@ def test_quantity_value():
 
 
 def test_immutable_node_class_ref():
-    desired = k.render_nodepool(base_params(node_class_ref={"group": "karpenter.kwok.sh", "kind": "OtherClass",
-                                                             "name": "default"}))
+    other_class = {"group": "karpenter.kwok.sh", "kind": "OtherClass", "name": "default"}
+    desired = k.render_nodepool(base_params(node_class_ref=other_class))
     live = k.render_nodepool(base_params())
     problems = k.check_nodepool_immutables(desired, live)
     assert problems and "node_class_ref.kind" in problems[0] and "OtherClass" in problems[0]
@@ -247,14 +247,14 @@ def test_scale_down_prefers_emptiest_and_skips_do_not_disrupt():
     victims, blocked = k.plan_scale_down(claims, pods, 1)
     assert [v["metadata"]["name"] for v in victims] == ["b"]
     assert blocked == {"c": ["ns/keep"]}
-    victims, _ = k.plan_scale_down(claims, pods, 2)
+    victims, _kept = k.plan_scale_down(claims, pods, 2)
     assert [v["metadata"]["name"] for v in victims] == ["b", "a"]
     with pytest.raises(k.KarpenterInputError) as exc:
         k.plan_scale_down(claims, pods, 3)
     assert "ns/keep" in str(exc.value)
-    victims, _ = k.plan_scale_down(claims, pods, 3, force=True)
+    victims, _kept = k.plan_scale_down(claims, pods, 3, force=True)
     assert len(victims) == 3
-    victims, _ = k.plan_scale_down(claims, pods, 1, preferred=["a"])
+    victims, _kept = k.plan_scale_down(claims, pods, 1, preferred=["a"])
     assert [v["metadata"]["name"] for v in victims] == ["a"]
     with pytest.raises(k.KarpenterInputError):
         k.plan_scale_down(claims, pods, 1, preferred=["c"])
@@ -262,7 +262,7 @@ def test_scale_down_prefers_emptiest_and_skips_do_not_disrupt():
 
 def test_scale_down_unlaunched_first():
     claims = [claim("a", "na"), claim("b", None)]
-    victims, _ = k.plan_scale_down(claims, {"na": []}, 1)
+    victims, _kept = k.plan_scale_down(claims, {"na": []}, 1)
     assert victims[0]["metadata"]["name"] == "b"
 
 

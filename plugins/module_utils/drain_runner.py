@@ -1,0 +1,507 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cordon, drain and uncordon at the API edge (the planning is in ``drain.py``).
+
+Public API
+----------
+``DrainOptions(**module_params)``: the options of the node_drain module.
+``DrainError(msg, **result)``: a failed drain; ``details`` is the full drain result (what was
+evicted, blocked, skipped, the nodes' final schedulable state).
+``run_drain(client, nodes, opts, check_mode=False) -> result dict``
+    1. cordon every node (dry run in check mode)
+    2. one LIST of pods per node (``spec.nodeName`` field selector + ``pod_selector``),
+       classified by ``drain.plan_drain``; filter errors stop the drain before any eviction
+    3. Kueue-aware mode: pods of admitted Workloads are handled by deactivating the Workload
+       (Kueue suspends the Job and releases its quota) and reactivating it once its pods are gone
+    4. evictions (or deletes) of the other pods through a thread pool of ``concurrency`` workers;
+       each request carries the pod's UID as precondition; a 429 (PodDisruptionBudget) puts the
+       pod back in the queue for ``eviction_retry_delay`` seconds, until ``eviction_timeout``;
+       check mode sends every eviction once with ``dryRun=All``
+    5. bounded wait until the evicted pods are gone: one LIST per node and poll, by UID
+    6. on failure, ``on_failure=uncordon`` makes the nodes this run cordoned schedulable again
+``run_cordon(client, nodes, unschedulable, check_mode=False) -> result dict``
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import itertools
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import KINDS
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.drain import (
+    budgets_for_pod,
+    controller_of,
+    meta,
+    parse_eviction_error,
+    plan_drain,
+    pod_key,
+    pod_ref,
+    workload_admitted,
+    workload_for_pod,
+    workload_index,
+    workload_ref,
+    workload_released,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ApiError, GpuaasError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.node_ops import (
+    set_unschedulable,
+    widen_connection_pool,
+)
+
+NODE = KINDS["Node"]
+POD = KINDS["Pod"]
+PDB = KINDS["PodDisruptionBudget"]
+JOB = KINDS["Job"]
+DAEMONSET = KINDS["DaemonSet"]
+WORKLOAD = KINDS["Workload"]
+
+
+class DrainError(GpuaasError):
+    """The drain failed; ``details`` carry the whole result."""
+
+
+class DrainOptions(object):
+    def __init__(self, **params):
+        g = params.get
+        self.pod_selector = g("pod_selector")
+        self.force = bool(g("force"))
+        self.ignore_daemonsets = g("ignore_daemonsets") is not False
+        self.delete_emptydir_data = bool(g("delete_emptydir_data"))
+        self.disable_eviction = bool(g("disable_eviction"))
+        self.grace_period = g("grace_period")
+        self.concurrency = max(1, int(g("concurrency") or 10))
+        self.eviction_timeout = float(g("eviction_timeout") if g("eviction_timeout") is not None else 120)
+        self.eviction_retry_delay = float(g("eviction_retry_delay") if g("eviction_retry_delay") is not None else 2)
+        self.wait = g("wait") is not False
+        self.wait_timeout = float(g("wait_timeout") if g("wait_timeout") is not None else 300)
+        self.poll_interval = float(g("poll_interval") or 0.5)
+        self.on_failure = g("on_failure") or "keep_cordoned"
+        self.kueue_aware = bool(g("kueue_aware"))
+        # evictions in flight per PodDisruptionBudget: None = the budget's disruptionsAllowed
+        # when the drain starts (at least 1); 0 = no limit besides concurrency; N = at most N
+        self.per_budget = g("per_budget")
+
+    def filter_options(self):
+        return dict(force=self.force, ignore_daemonsets=self.ignore_daemonsets,
+                    delete_emptydir_data=self.delete_emptydir_data)
+
+
+def _node_name(node):
+    return node["metadata"]["name"]
+
+
+def run_cordon(client, nodes, unschedulable, check_mode=False):
+    started = time.monotonic()
+    states = []
+    for node in nodes:
+        before = bool((node.get("spec") or {}).get("unschedulable"))
+        changed, after_obj = set_unschedulable(client, node, unschedulable, check_mode)
+        states.append(dict(name=_node_name(node), unschedulable_before=before,
+                           unschedulable=bool((after_obj.get("spec") or {}).get("unschedulable")),
+                           changed=changed))
+    return dict(changed=any(s["changed"] for s in states), nodes=states,
+                unschedulable=dict((s["name"], s["unschedulable"]) for s in states),
+                duration=round(time.monotonic() - started, 3))
+
+
+class _Evictor(object):
+    """Sends evictions (or deletes) through a bounded thread pool and retries 429s."""
+
+    def __init__(self, client, opts, check_mode, pdbs_by_ns):
+        self.client = client
+        self.opts = opts
+        self.check_mode = check_mode
+        self.pdbs_by_ns = pdbs_by_ns
+        self.lock = threading.Lock()
+        self.attempts = 0
+
+    def _delete_options(self, pod):
+        body = {"apiVersion": "v1", "kind": "DeleteOptions",
+                "preconditions": {"uid": meta(pod).get("uid")}}
+        if self.opts.grace_period is not None:
+            body["gracePeriodSeconds"] = self.opts.grace_period
+        if self.check_mode:
+            body["dryRun"] = ["All"]
+        return body
+
+    def attempt(self, pod):
+        """One request for one pod -> (outcome, message, budgets)."""
+        m = meta(pod)
+        ns, name = m.get("namespace"), m.get("name")
+        query = {"dryRun": "All"} if self.check_mode else None
+        with self.lock:
+            self.attempts += 1
+        try:
+            if self.opts.disable_eviction:
+                self.client.request("DELETE", POD.path(ns, name), query=query, body=self._delete_options(pod),
+                                    action="delete pod", obj="Pod/%s/%s" % (ns, name))
+            else:
+                body = {"apiVersion": "policy/v1", "kind": "Eviction",
+                        "metadata": {"name": name, "namespace": ns},
+                        "deleteOptions": self._delete_options(pod)}
+                self.client.request("POST", POD.path(ns, name, "eviction"), query=query, body=body,
+                                    action="evict pod", obj="Pod/%s/%s" % (ns, name))
+            return "done", None, []
+        except ApiError as e:
+            msg, budgets = parse_eviction_error(e.body if e.body is not None else (e.api_message or ""))
+            msg = msg or str(e)
+            if e.status == 404:
+                return "gone", None, []
+            if e.status == 409 and "uid in precondition" in msg.lower():
+                return "gone", None, []  # UID precondition failed: the pod we planned for is gone
+            if e.status == 409 or (e.status == 504 and "PodDisruptionBudget" in msg):
+                # the budget's status changed under the API server's own retries: try again
+                return "blocked", msg, budgets_for_pod(pod, self.pdbs_by_ns.get(ns))
+            if e.status == 429:
+                return "blocked", msg, budgets or budgets_for_pod(pod, self.pdbs_by_ns.get(ns))
+            if e.status == 403 and "terminat" in msg.lower():
+                return "blocked", msg, []  # namespace terminating: kubectl retries this too
+            if e.status == 500 and "more than one PodDisruptionBudget" in msg:
+                return "error", msg, budgets_for_pod(pod, self.pdbs_by_ns.get(ns))
+            return "error", "%s %s: %s" % (e.status, e.reason or "", msg), []
+        except Exception as e:  # pylint: disable=broad-except
+            return "error", "%s: %s" % (type(e).__name__, e), []
+
+    def _budget_limit(self, namespace, name):
+        per_budget = self.opts.per_budget
+        if per_budget is not None:
+            return int(per_budget) if int(per_budget) > 0 else self.opts.concurrency
+        for pdb in self.pdbs_by_ns.get(namespace) or []:
+            if meta(pdb).get("name") == name:
+                allowed = int((pdb.get("status") or {}).get("disruptionsAllowed") or 0)
+                return max(1, min(self.opts.concurrency, (allowed + 2) // 3))
+        return 1
+
+    def run(self, pods):
+        """Evict ``pods``; return (done, blocked, errors) where blocked/errors carry reasons.
+
+        At most ``concurrency`` requests are in flight, and per PodDisruptionBudget at most a
+        third of the disruptions the budget allowed when the drain started (at least one): every
+        eviction updates the budget's status and the API server retries conflicting updates
+        after 500ms, so many evictions under one budget at once mostly earn conflicts and 429s
+        (measured: bench/README.md). Pods of different budgets, or of none, go in parallel.
+        ``per_budget`` (an int) overrides the limit; 0 means no limit besides ``concurrency``."""
+        opts = self.opts
+        done, blocked, errors = [], [], []
+        if not pods:
+            return done, blocked, errors
+        widen_connection_pool(self.client, opts.concurrency + 2)
+        deadline = time.monotonic() + max(0.0, opts.eviction_timeout)
+        seq = itertools.count()
+        budget_of = {}
+        limit_of = {}
+        for p in pods:
+            ns = meta(p).get("namespace")
+            names = budgets_for_pod(p, self.pdbs_by_ns.get(ns))
+            key = ("%s/%s" % (ns, names[0])) if names else None
+            budget_of[meta(p).get("uid")] = key
+            if key is not None and key not in limit_of:
+                limit_of[key] = self._budget_limit(ns, names[0])
+        queue = [(0.0, next(seq), p) for p in pods]  # (ready at, order, pod)
+        in_flight = {}
+        busy = {}
+        with ThreadPoolExecutor(max_workers=min(opts.concurrency, len(pods))) as pool:
+            while queue or in_flight:
+                now = time.monotonic()
+                if len(in_flight) < opts.concurrency:
+                    queue.sort(key=lambda x: (x[0], x[1]))
+                    keep = []
+                    for item in queue:
+                        budget = budget_of.get(meta(item[2]).get("uid"))
+                        if (item[0] <= now and len(in_flight) < opts.concurrency
+                                and (budget is None or busy.get(budget, 0) < limit_of[budget])):
+                            in_flight[pool.submit(self.attempt, item[2])] = item[2]
+                            if budget is not None:
+                                busy[budget] = busy.get(budget, 0) + 1
+                        else:
+                            keep.append(item)
+                    queue = keep
+                if not in_flight:
+                    time.sleep(max(0.0, min(min(x[0] for x in queue) - now, 1.0)))
+                    continue
+                timeout = None
+                later = [x[0] for x in queue if x[0] > now]
+                if later and len(in_flight) < opts.concurrency:
+                    timeout = max(0.0, min(later) - now)
+                finished = futures_wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)[0]
+                for fut in finished:
+                    pod = in_flight.pop(fut)
+                    budget = budget_of.get(meta(pod).get("uid"))
+                    if budget is not None:
+                        busy[budget] -= 1
+                    outcome, msg, budgets = fut.result()
+                    ref = pod_ref(pod)
+                    if outcome in ("done", "gone"):
+                        done.append((pod, outcome))
+                    elif outcome == "blocked":
+                        now = time.monotonic()
+                        if self.check_mode or now >= deadline:
+                            blocked.append(dict(ref, reason=msg, budgets=budgets))
+                        else:
+                            retry_at = min(now + opts.eviction_retry_delay, deadline)
+                            queue.append((retry_at, next(seq), pod))
+                    else:
+                        errors.append(dict(ref, reason=msg, budgets=budgets))
+        return done, blocked, errors
+
+
+class Drainer(object):
+    def __init__(self, client, opts, check_mode=False):
+        self.client = client
+        self.opts = opts
+        self.check_mode = check_mode
+        self.started = time.monotonic()
+        self.result = dict(
+            changed=False, check_mode=check_mode, nodes=[], evicted=[], deleted=[], skipped_pods=[],
+            warnings_pods=[], blocked=[], errors=[], waiting_for=[], requeued_workloads=[],
+            unschedulable={}, failed_nodes_state=None,
+        )
+        self.cordoned_by_us = []
+        self.node_states = {}
+
+    # ---- helpers --------------------------------------------------------------------
+    def _list_pods(self, node_name):
+        return self.client.list(POD, field_selector="spec.nodeName=%s" % node_name,
+                                label_selector=self.opts.pod_selector)
+
+    def _daemonset_exists_fn(self):
+        cache = {}
+
+        def exists(ns, name):
+            if (ns, name) not in cache:
+                cache[(ns, name)] = self.client.get(DAEMONSET, name, ns) is not None
+            return cache[(ns, name)]
+        return exists
+
+    def _finish(self, failed_msg=None):
+        res = self.result
+        if failed_msg and not self.check_mode and self.opts.on_failure == "uncordon":
+            for name in self.cordoned_by_us:
+                node = self.client.get(NODE, name)
+                if node is not None:
+                    set_unschedulable(self.client, node, False)
+                self.node_states[name]["uncordoned_after_failure"] = True
+        for name, st in self.node_states.items():
+            if self.check_mode:
+                st["unschedulable"] = True  # what the run would leave (cordon is dry-run)
+            else:
+                node = self.client.get(NODE, name)
+                st["unschedulable"] = bool(node and (node.get("spec") or {}).get("unschedulable"))
+            res["unschedulable"][name] = st["unschedulable"]
+        res["nodes"] = [self.node_states[n] for n in sorted(self.node_states)]
+        res["duration"] = round(time.monotonic() - self.started, 3)
+        res["api_calls"] = getattr(self.client, "calls", None)
+        if failed_msg:
+            if not self.check_mode:
+                res["failed_nodes_state"] = ("uncordoned" if self.opts.on_failure == "uncordon"
+                                             else "cordoned")
+            raise DrainError(failed_msg, **res)
+        res.pop("failed_nodes_state", None)
+        return res
+
+    # ---- phases -----------------------------------------------------------------------
+    def cordon(self, nodes):
+        for node in nodes:
+            name = _node_name(node)
+            before = bool((node.get("spec") or {}).get("unschedulable"))
+            changed = set_unschedulable(self.client, node, True, self.check_mode)[0]
+            if changed:
+                self.cordoned_by_us.append(name)
+                self.result["changed"] = True
+            self.node_states[name] = dict(name=name, unschedulable_before=before,
+                                          cordoned=changed, uncordoned_after_failure=False)
+
+    def plan(self, nodes):
+        evict, wait = [], []
+        ds_exists = self._daemonset_exists_fn()
+        for node in nodes:
+            name = _node_name(node)
+            pods = self._list_pods(name)
+            plan = plan_drain(pods, self.opts.filter_options(), ds_exists, node=name)
+            evict.extend(plan.evict)
+            wait.extend(plan.wait)
+            self.result["skipped_pods"].extend(plan.skipped)
+            self.result["errors"].extend(plan.errors)
+            self.result["warnings_pods"].extend(plan.warnings)
+        return evict, wait
+
+    def kueue_split(self, pods):
+        """Split pods into (pods to evict, {workload uid: (workload, [pods])})."""
+        if not self.opts.kueue_aware or not pods:
+            return pods, {}
+        namespaces = sorted(set(meta(p).get("namespace") for p in pods))
+        workloads = []
+        for ns in namespaces:
+            try:
+                workloads.extend(self.client.list(WORKLOAD, namespace=ns))
+            except ApiError as e:
+                if e.status == 404:  # Kueue not installed
+                    return pods, {}
+                raise
+        idx = workload_index(workloads)
+        parents = {}
+        for p in pods:  # Jobs owned by something else (JobSet, ...): read the Job once
+            ref = controller_of(p)
+            if ref and ref.get("kind") == "Job" and ref.get("uid") not in idx and ref.get("uid") not in parents:
+                job = self.client.get(JOB, ref.get("name"), meta(p).get("namespace"))
+                parents[ref.get("uid")] = controller_of(job) if job else None
+        rest, groups = [], {}
+        for p in pods:
+            wl = workload_for_pod(p, idx, parents)
+            if wl is not None and workload_admitted(wl):
+                groups.setdefault(meta(wl)["uid"], (wl, []))[1].append(p)
+            else:
+                rest.append(p)
+        return rest, groups
+
+    def deactivate(self, groups):
+        ordered = sorted(groups.values(), key=lambda g: (meta(g[0]).get("namespace"), meta(g[0]).get("name")))
+        for wl, pods in ordered:
+            m = meta(wl)
+            self.client.patch(WORKLOAD, m["name"], {"spec": {"active": False}}, namespace=m["namespace"],
+                              dry_run=self.check_mode)
+            entry = workload_ref(wl)
+            entry["pods"] = [pod_ref(p) for p in pods]
+            entry["reactivated"] = False
+            self.result["requeued_workloads"].append(entry)
+            if not self.check_mode:
+                self.result["changed"] = True
+
+    def wait_released_and_reactivate(self, groups, deadline):
+        """Wait until each deactivated Workload gave its quota back and its pods left, then
+        set spec.active=true again so Kueue admits it where capacity exists."""
+        pending = dict(groups)
+        entries = dict((e["uid"], e) for e in self.result["requeued_workloads"])
+        last = {}
+        while pending:
+            nodes = set()
+            for wl, pods in pending.values():
+                nodes.update(p["spec"].get("nodeName") for p in pods)
+            live_uids = set()
+            for n in nodes:
+                live_uids.update(meta(p).get("uid") for p in self._list_pods_all(n))
+            for uid in list(pending):
+                wl, pods = pending[uid]
+                m = meta(wl)
+                live = self.client.get(WORKLOAD, m["name"], m["namespace"])
+                last[uid] = live
+                gone = not any(meta(p).get("uid") in live_uids for p in pods)
+                if live is None or (gone and workload_released(live)):
+                    if live is not None:
+                        self.client.patch(WORKLOAD, m["name"], {"spec": {"active": True}}, namespace=m["namespace"])
+                        entries[uid]["reactivated"] = True
+                    del pending[uid]
+            if not pending:
+                break
+            if time.monotonic() >= deadline:
+                names = ", ".join("%s/%s" % (meta(w).get("namespace"), meta(w).get("name")) for w, dummy in pending.values())
+                return "timed out after %ss waiting for Kueue to suspend and release workload(s) %s" % (
+                    int(self.opts.wait_timeout), names)
+            time.sleep(self.opts.poll_interval)
+        return None
+
+    def _list_pods_all(self, node_name):
+        # without pod_selector: the pods of a workload are matched by UID
+        return self.client.list(POD, field_selector="spec.nodeName=%s" % node_name)
+
+    def wait_gone(self, pods, deadline):
+        """Wait until none of ``pods`` (by UID) is on its node any more; return those left."""
+        remaining = dict((meta(p).get("uid"), p) for p in pods)
+        while remaining:
+            nodes = set((p.get("spec") or {}).get("nodeName") for p in remaining.values())
+            live = set()
+            for n in nodes:
+                live.update(meta(p).get("uid") for p in self._list_pods_all(n))
+            for uid in list(remaining):
+                if uid not in live:
+                    del remaining[uid]
+            if not remaining or time.monotonic() >= deadline:
+                break
+            time.sleep(self.opts.poll_interval)
+        return list(remaining.values())
+
+    # ---- main -------------------------------------------------------------------------
+    def run(self, nodes):
+        opts = self.opts
+        res = self.result
+        timings = res.setdefault("timings", {})
+        mark = [time.monotonic()]
+
+        def lap(name):
+            now = time.monotonic()
+            timings[name] = round(now - mark[0], 3)
+            mark[0] = now
+        self.cordon(nodes)
+        lap("cordon")
+        evict, wait = self.plan(nodes)
+        lap("plan")
+        if res["errors"]:
+            by_reason = {}
+            for e in res["errors"]:
+                by_reason.setdefault(e["reason"], []).append("%s/%s" % (e["namespace"], e["name"]))
+            msg = "drain stopped before any eviction: " + "; ".join(
+                "cannot evict %s: %s" % (r, ", ".join(p)) for r, p in sorted(by_reason.items()))
+            res["would_evict" if self.check_mode else "not_evicted"] = [pod_ref(p) for p in evict]
+            return self._finish(msg)
+        evict, groups = self.kueue_split(evict)
+        namespaces = sorted(set(meta(p).get("namespace") for p in evict))
+        pdbs_by_ns = dict((ns, self.client.list(PDB, namespace=ns)) for ns in namespaces)
+        if groups:
+            self.deactivate(groups)
+        evictor = _Evictor(self.client, opts, self.check_mode, pdbs_by_ns)
+        lap("kueue_and_budgets")
+        done, blocked, errors = evictor.run(evict)
+        lap("evict")
+        res["eviction_requests"] = evictor.attempts
+        key = "deleted" if opts.disable_eviction else "evicted"
+        res[key] = sorted([pod_ref(p) for p, outcome in done], key=lambda r: (r["namespace"], r["name"]))
+        res["already_gone"] = [pod_ref(p) for p, outcome in done if outcome == "gone"]
+        res["blocked"] = sorted(blocked, key=lambda r: (r["namespace"], r["name"]))
+        res["errors"] = errors
+        if done and not self.check_mode:
+            res["changed"] = True
+        if self.check_mode:
+            res["would_evict" if not opts.disable_eviction else "would_delete"] = res.pop(key)
+            res[key] = []
+            res["waiting_for"] = [pod_ref(p) for p in wait]
+            if blocked:
+                res["check_mode_note"] = ("dry-run evictions were refused for %d pod(s); a real drain "
+                                          "retries them for up to %ss" % (len(blocked), int(opts.eviction_timeout)))
+            return self._finish(None if not errors else self._failure_message(blocked, errors))
+        deadline = time.monotonic() + opts.wait_timeout
+        failure = None
+        if opts.wait or groups:
+            left = self.wait_gone([p for p, dummy in done] + wait, deadline) if opts.wait else []
+            res["waiting_for"] = [pod_ref(p) for p in left]
+            if groups:
+                failure = self.wait_released_and_reactivate(groups, deadline)
+            lap("wait")
+            if left:
+                gone_msg = ("timed out after %ss waiting for %d evicted pod(s) to be gone: %s" % (
+                    int(opts.wait_timeout), len(left), ", ".join(pod_key(p) for p in left[:20])))
+                failure = gone_msg + ("; " + failure if failure else "")
+        if blocked or errors:
+            failure = self._failure_message(blocked, errors) + ("; " + failure if failure else "")
+        return self._finish(failure)
+
+    def _failure_message(self, blocked, errors):
+        parts = []
+        blocked = sorted(blocked, key=lambda r: (r["namespace"], r["name"]))
+        if blocked:
+            budgets = sorted(set(b for x in blocked for b in (x.get("budgets") or [])))
+            parts.append("%d pod(s) still blocked after retrying for %ss: %s%s" % (
+                len(blocked), int(self.opts.eviction_timeout),
+                ", ".join("%s/%s" % (b["namespace"], b["name"]) for b in blocked[:20]),
+                (" (by PodDisruptionBudget %s)" % ", ".join(budgets)) if budgets else ""))
+        if errors:
+            parts.append("%d eviction(s) failed: %s" % (len(errors), "; ".join(
+                "%s/%s: %s" % (e["namespace"], e["name"], e["reason"]) for e in errors[:10])))
+        return "; ".join(parts)
+
+
+def run_drain(client, nodes, opts, check_mode=False):
+    return Drainer(client, opts, check_mode).run(nodes)

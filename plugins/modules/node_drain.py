@@ -1,0 +1,345 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: node_drain
+short_description: Cordon, drain or uncordon Kubernetes nodes, respecting PodDisruptionBudgets and Kueue
+version_added: 0.1.0
+author: gpuaas platform engineering (@gpuaas)
+description:
+  - C(cordon) marks the nodes unschedulable, C(uncordon) schedulable again.
+  - C(drain) cordons the nodes first, then removes their pods with the same filters as
+    C(kubectl drain) (DaemonSet pods, mirror pods, pods with emptyDir, pods without controller,
+    finished pods, a pod selector, a grace period), plus Karpenter's
+    C(karpenter.sh/do-not-disrupt) annotation.
+  - Evictions go through the eviction API in parallel (bounded by I(concurrency), and at most one
+    in flight per PodDisruptionBudget, since the API server serializes the budget's status
+    updates with 500ms back-offs on conflicts); an eviction
+    refused with 429 because a PodDisruptionBudget would be violated is retried every
+    I(eviction_retry_delay) seconds until I(eviction_timeout); then the module fails naming the
+    pods still blocked and the budgets blocking them.
+  - Every eviction carries the pod's UID as precondition, and the wait for evicted pods matches
+    UIDs, so a pod recreated with the same name (StatefulSet) is neither evicted by mistake nor
+    waited for.
+  - With I(kueue_aware=true), pods that belong to a Workload admitted by Kueue are not evicted one
+    by one; the whole Workload is requeued through Kueue instead (C(spec.active=false) so that Kueue
+    suspends the job and releases its quota, then C(spec.active=true) once its pods are gone, so that
+    it is admitted again where capacity exists).
+  - Filter problems (an unmanaged pod without I(force), ...) stop the drain before any eviction.
+  - Check mode writes nothing; it sends dry-run evictions (C(dryRun=All)) so that a
+    PodDisruptionBudget that would block shows up, and returns the exact lists of pods that would
+    be evicted, that are skipped (with the reason) and that are blocked.
+options:
+  state:
+    description: What to do with the nodes.
+    type: str
+    choices: [cordon, drain, uncordon]
+    default: drain
+  name:
+    description: Name of one node. Mutually exclusive with I(label_selector).
+    type: str
+  label_selector:
+    description:
+      - Label selector choosing the nodes (all are cordoned first, then drained together).
+        Mutually exclusive with I(name).
+    type: str
+  pod_selector:
+    description: Only pods matching this label selector are considered (as C(kubectl drain --pod-selector)).
+    type: str
+  force:
+    description:
+      - Also evict pods that declare no controller, pods of a DaemonSet that no longer exists, and
+        pods annotated C(karpenter.sh/do-not-disrupt=true).
+    type: bool
+    default: false
+  ignore_daemonsets:
+    description:
+      - Leave DaemonSet-managed pods in place (they are reported in skipped_pods). When false, a running
+        DaemonSet pod stops the drain, as in C(kubectl drain) without C(--ignore-daemonsets).
+    type: bool
+    default: true
+  delete_emptydir_data:
+    description: Evict pods that use emptyDir volumes (their local data is lost).
+    type: bool
+    default: false
+  disable_eviction:
+    description:
+      - Delete pods instead of evicting them. This bypasses PodDisruptionBudgets.
+    type: bool
+    default: false
+  grace_period:
+    description:
+      - Seconds each pod gets to terminate (C(gracePeriodSeconds) of the eviction); default is the
+        pod's own C(terminationGracePeriodSeconds).
+    type: int
+  concurrency:
+    description: How many evictions are in flight at the same time.
+    type: int
+    default: 10
+  eviction_timeout:
+    description:
+      - How long, in seconds, refused evictions (429, PodDisruptionBudget) are retried before the
+        drain fails. C(0) tries each pod once.
+    type: int
+    default: 120
+  eviction_retry_delay:
+    description: Seconds between two attempts to evict a pod whose eviction was refused.
+    type: float
+    default: 2
+  wait:
+    description: Wait until the evicted pods are gone from the nodes.
+    type: bool
+    default: true
+  wait_timeout:
+    description: How long, in seconds, to wait for the evicted pods to be gone (and requeued workloads released).
+    type: int
+    default: 300
+  on_failure:
+    description:
+      - What happens to the nodes this run cordoned when the drain fails.
+        C(keep_cordoned) leaves them unschedulable (as C(kubectl drain)); C(uncordon) makes them
+        schedulable again. Nodes that were already unschedulable before stay so.
+      - The result says which in C(failed_nodes_state) and C(unschedulable).
+    type: str
+    choices: [keep_cordoned, uncordon]
+    default: keep_cordoned
+  kueue_aware:
+    description:
+      - Requeue workloads admitted by Kueue as a whole instead of evicting their pods one by one
+        (see the description). Pods of workloads not admitted are evicted as usual.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    description: Dry-run cordon and dry-run evictions; reports would_evict, skipped_pods and blocked.
+  diff_mode:
+    support: full
+    description: Shows every node's schedulable state before and after.
+requirements:
+  - python >= 3.9
+  - kubernetes >= 24.2.0
+seealso:
+  - module: gpuaas.orchestration.node_taints
+  - module: kubernetes.core.k8s_drain
+  - name: kubectl drain
+    description: The filters this module follows.
+    link: https://kubernetes.io/docs/reference/kubectl/generated/kubectl_drain/
+"""
+
+EXAMPLES = r"""
+- name: Drain a GPU node for maintenance; give PodDisruptionBudgets up to 10 minutes
+  gpuaas.orchestration.node_drain:
+    name: gpu-a100-0
+    delete_emptydir_data: true
+    eviction_timeout: 600
+
+- name: What would a drain of the L4 pool do? (dry-run evictions show blocking budgets)
+  gpuaas.orchestration.node_drain:
+    label_selector: gpuaas.io/pool=l4
+  check_mode: true
+  register: plan
+
+- name: Drain, requeueing Kueue training jobs as a whole; uncordon again if it fails
+  gpuaas.orchestration.node_drain:
+    name: gpu-a100-1
+    kueue_aware: true
+    on_failure: uncordon
+
+- name: Only cordon
+  gpuaas.orchestration.node_drain:
+    name: gpu-a100-0
+    state: cordon
+
+- name: Back in service
+  gpuaas.orchestration.node_drain:
+    name: gpu-a100-0
+    state: uncordon
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a node was cordoned/uncordoned, a pod evicted or deleted, or a workload requeued.
+  returned: always
+  type: bool
+nodes:
+  description: Per node, its schedulable state.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Node name.
+      type: str
+    unschedulable_before:
+      description: Whether the node was unschedulable before this run.
+      type: bool
+    unschedulable:
+      description: Whether the node is unschedulable at the end (would be, in check mode).
+      type: bool
+    cordoned:
+      description: Whether this run cordoned the node (state=drain).
+      type: bool
+    uncordoned_after_failure:
+      description: Whether the node was made schedulable again because the drain failed and I(on_failure=uncordon).
+      type: bool
+unschedulable:
+  description: Node name -> final unschedulable state.
+  returned: always
+  type: dict
+  sample: {gpu-a100-0: true}
+evicted:
+  description: Pods evicted (namespace, name, uid, node).
+  returned: state=drain
+  type: list
+  elements: dict
+deleted:
+  description: Pods deleted (with I(disable_eviction=true)).
+  returned: state=drain
+  type: list
+  elements: dict
+would_evict:
+  description: In check mode, the pods whose dry-run eviction the API server accepted.
+  returned: state=drain and check mode
+  type: list
+  elements: dict
+skipped_pods:
+  description: Pods left in place, with the reason (DaemonSet-managed, mirror pod).
+  returned: state=drain
+  type: list
+  elements: dict
+  sample: [{namespace: kube-system, name: nvidia-device-plugin-x2k9f, node: gpu-a100-0, reason: DaemonSet-managed pod (ignore_daemonsets)}]
+blocked:
+  description:
+    - Pods whose eviction was still refused when I(eviction_timeout) ran out (dry-run refused, in
+      check mode), with the API server's reason and the PodDisruptionBudgets that block them.
+  returned: state=drain
+  type: list
+  elements: dict
+  sample:
+    - namespace: serving
+      name: llm-7d9c-abcde
+      node: gpu-l4-0
+      budgets: [llm-pdb]
+      reason: The disruption budget llm-pdb needs 2 healthy pods and has 2 currently
+errors:
+  description: Pods that stop the drain (filters), or whose eviction failed otherwise, with the reason.
+  returned: state=drain
+  type: list
+  elements: dict
+warnings_pods:
+  description: Pods evicted despite a caution (no controller with force, emptyDir data lost, do-not-disrupt with force).
+  returned: state=drain
+  type: list
+  elements: dict
+requeued_workloads:
+  description:
+    - With I(kueue_aware), the Kueue Workloads requeued (namespace, name, owner, cluster_queue they
+      were admitted to, pods on the drained nodes, reactivated).
+  returned: state=drain
+  type: list
+  elements: dict
+waiting_for:
+  description: Pods still on the nodes when the wait ran out (empty on success).
+  returned: state=drain
+  type: list
+  elements: dict
+failed_nodes_state:
+  description: On failure, C(cordoned) or C(uncordoned) - what was done with the nodes this run cordoned.
+  returned: on failure
+  type: str
+duration:
+  description: Seconds the whole operation took.
+  returned: always
+  type: float
+eviction_requests:
+  description: Number of eviction (or delete) requests sent, retries included.
+  returned: state=drain
+  type: int
+"""
+
+import time
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.drain_runner import (
+    DrainOptions,
+    run_cordon,
+    run_drain,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ValidationError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.node_ops import select_nodes
+
+
+def argument_spec():
+    return dict(
+        state=dict(type="str", default="drain", choices=["cordon", "drain", "uncordon"]),
+        name=dict(type="str"),
+        label_selector=dict(type="str"),
+        pod_selector=dict(type="str"),
+        force=dict(type="bool", default=False),
+        ignore_daemonsets=dict(type="bool", default=True),
+        delete_emptydir_data=dict(type="bool", default=False),
+        disable_eviction=dict(type="bool", default=False),
+        grace_period=dict(type="int"),
+        concurrency=dict(type="int", default=10),
+        eviction_timeout=dict(type="int", default=120),
+        eviction_retry_delay=dict(type="float", default=2),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=300),
+        on_failure=dict(type="str", default="keep_cordoned", choices=["keep_cordoned", "uncordon"]),
+        kueue_aware=dict(type="bool", default=False),
+    )
+
+
+def _validate(p):
+    checks = [
+        ("concurrency", p["concurrency"], p["concurrency"] >= 1, "must be at least 1"),
+        ("eviction_timeout", p["eviction_timeout"], p["eviction_timeout"] >= 0, "must not be negative"),
+        ("eviction_retry_delay", p["eviction_retry_delay"], p["eviction_retry_delay"] > 0, "must be positive"),
+        ("wait_timeout", p["wait_timeout"], p["wait_timeout"] >= 0, "must not be negative"),
+        ("grace_period", p["grace_period"], p["grace_period"] is None or p["grace_period"] >= 0,
+         "must not be negative"),
+    ]
+    for field, value, ok, problem in checks:
+        if not ok:
+            raise ValidationError(field, value, problem)
+
+
+def run(module):
+    p = module.params
+    _validate(p)
+    started = time.monotonic()
+    nodes = select_nodes(module.client, name=p["name"], label_selector=p["label_selector"])
+    if not nodes:
+        module.warn("label selector %r matches no node" % p["label_selector"])
+    if p["state"] in ("cordon", "uncordon"):
+        result = run_cordon(module.client, nodes, p["state"] == "cordon", check_mode=module.check_mode)
+    else:
+        result = run_drain(module.client, nodes, DrainOptions(**p), check_mode=module.check_mode)
+    result["duration"] = round(time.monotonic() - started, 3)
+    if module.diff_mode:
+        result["diff"] = [dict(before_header="node/%s" % n["name"], after_header="node/%s" % n["name"],
+                               before={"unschedulable": n["unschedulable_before"]},
+                               after={"unschedulable": n["unschedulable"]})
+                          for n in result["nodes"] if n["unschedulable_before"] != n["unschedulable"]]
+    return result
+
+
+def main():
+    module = GpuaasModule(
+        argument_spec(),
+        mutually_exclusive=[("name", "label_selector")],
+        required_one_of=[("name", "label_selector")],
+    )
+    module.run(run)
+
+
+if __name__ == "__main__":
+    main()

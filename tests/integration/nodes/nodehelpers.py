@@ -1,0 +1,121 @@
+"""Helpers of the node tests: fake KWOK nodes of one's own, never the shared base nodes.
+
+Every node made here carries the label and the NoSchedule taint ``gpuaas.io/test-run=<run id>``;
+only pods made by the same test tolerate that taint and select those nodes, so colleagues'
+workloads never land on them and ours never land elsewhere.
+"""
+import time
+
+RUN_LABEL = "gpuaas.io/test-run"
+
+
+def wait_until(fn, timeout=60, interval=0.3, what="condition"):
+    """Poll ``fn`` until it returns a truthy value; return it. Fails with ``what`` and the last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s; last: %r" % (timeout, what, last))
+        time.sleep(interval)
+
+
+class FakeNodes:
+    def __init__(self, core_v1, run):
+        self.core_v1 = core_v1
+        self.run = run
+        self.names = []
+
+    @property
+    def selector(self):
+        return "%s=%s" % (RUN_LABEL, self.run)
+
+    def toleration(self):
+        return {"key": RUN_LABEL, "operator": "Equal", "value": self.run, "effect": "NoSchedule"}
+
+    def placement(self):
+        """Pod spec fields that put a pod on this run's nodes (and only there)."""
+        return {"nodeSelector": {RUN_LABEL: self.run}, "tolerations": [self.toleration()]}
+
+    def create(self, count, unschedulable=False, gpus=0, extra_labels=None, pods=110):
+        made = []
+        for _ in range(count):
+            name = "t-%s-%d" % (self.run, len(self.names))
+            cap = {"cpu": "64", "memory": "512Gi", "pods": str(pods)}
+            if gpus:
+                cap["nvidia.com/gpu"] = str(gpus)
+            labels = {RUN_LABEL: self.run, "kubernetes.io/hostname": name, "type": "kwok"}
+            labels.update(extra_labels or {})
+            body = {
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "labels": labels,
+                             "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
+                "spec": {"unschedulable": bool(unschedulable),
+                         "taints": [{"key": RUN_LABEL, "value": self.run, "effect": "NoSchedule"}]},
+                "status": {"capacity": cap, "allocatable": cap},
+            }
+            self.core_v1.create_node(body)
+            self.names.append(name)
+            made.append(name)
+        for name in made:
+            wait_until(lambda n=name: self._ready(n), 60, what="node %s Ready" % name)
+        return made
+
+    def _ready(self, name):
+        node = self.core_v1.read_node(name)
+        ready = any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+        not_ready_taint = any(t.key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+                              for t in (node.spec.taints or []))
+        return ready and not not_ready_taint
+
+    def set_unschedulable(self, name, value):
+        self.core_v1.patch_node(name, {"spec": {"unschedulable": True if value else None}})
+
+    def node(self, name):
+        return self.core_v1.read_node(name)
+
+    def cleanup(self):
+        for name in self.names:
+            try:
+                self.core_v1.delete_node(name)
+            except Exception:  # noqa: BLE001 - best effort
+                pass
+
+
+def pods_of(core_v1, namespace, selector):
+    """Live pods (not terminating) of a label selector."""
+    return [p for p in core_v1.list_namespaced_pod(namespace, label_selector=selector).items
+            if p.metadata.deletion_timestamp is None]
+
+
+def is_ready(pod):
+    return pod.status.phase == "Running" and any(
+        c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+
+
+def deployment(name, replicas, placement, labels=None, volumes=None, annotations=None):
+    labels = dict(labels or {"app": name})
+    spec = {"containers": [{"name": "c", "image": "registry.invalid/app:1",
+                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}],
+            "terminationGracePeriodSeconds": 0}
+    spec.update(placement)
+    if volumes:
+        spec["volumes"] = volumes
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels, "annotations": annotations or {}},
+                                  "spec": spec}}}
+
+
+def bare_pod(name, node, placement, labels=None, volumes=None, annotations=None):
+    spec = {"containers": [{"name": "c", "image": "registry.invalid/app:1"}],
+            "terminationGracePeriodSeconds": 0, "nodeName": node}
+    spec.update(placement)
+    if volumes:
+        spec["volumes"] = volumes
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": labels or {"app": name}, "annotations": annotations or {}},
+            "spec": spec}
