@@ -158,7 +158,7 @@ def run_tasks(ansible, tasks):
         path = f.name
     t0 = time.monotonic()
     try:
-        _, doc = ansible.playbook(path, fail_ok=True)
+        doc = ansible.playbook(path, fail_ok=True)[1]
     finally:
         os.unlink(path)
     if os.environ.get("KUEUE_TEST_TIMINGS"):
@@ -188,12 +188,16 @@ def make_queues(ansible, kq, sfx, namespace, cpu=2, flavors=1):
 
 def wait_admitted(kq, namespace, job, timeout=30):
     """Wait until the job's workload is admitted and the job unsuspended; return the workload."""
-    return kq.wait("%s/%s admitted" % (namespace, job), lambda: (
-        (lambda wl: wl if wl is not None and kq.cond(wl, "Admitted") and not kq.job_suspended(namespace, job) else None)(
-            kq.workload_of(namespace, job))), timeout)
+    def admitted():
+        wl = kq.workload_of(namespace, job)
+        return wl if wl is not None and kq.cond(wl, "Admitted") and not kq.job_suspended(namespace, job) else None
+
+    return kq.wait("%s/%s admitted" % (namespace, job), admitted, timeout)
 
 
 def wait_pending(kq, namespace, job, timeout=20):
-    return kq.wait("%s/%s workload pending" % (namespace, job), lambda: (
-        (lambda wl: wl if wl is not None and not kq.cond(wl, "QuotaReserved") else None)(
-            kq.workload_of(namespace, job))), timeout)
+    def pending():
+        wl = kq.workload_of(namespace, job)
+        return wl if wl is not None and not kq.cond(wl, "QuotaReserved") else None
+
+    return kq.wait("%s/%s workload pending" % (namespace, job), pending, timeout)

@@ -51,11 +51,12 @@ def specs(sfx, namespace):
              args={"name": "lq", "namespace": namespace, "cluster_queue": cq_for_lq},
              update={"fair_sharing": {"weight": 2}, "labels": {"team": "a"}},
              check=lambda live: live["spec"]["fairSharing"]["weight"] == "2" and live["metadata"]["labels"]["team"] == "a"),
-        dict(kind="Cohort", module="kueue_cohort", args={
-            "name": "co-" + sfx, "parent": parent, "resource_groups": [{"flavors": [
-                {"name": flavor, "resources": [{"name": "nvidia.com/gpu", "nominal_quota": 4, "lending_limit": 2}]}]}]},
-            update={"fair_sharing": {"weight": "2"}},
-            check=lambda live: live["spec"]["parentName"] == parent and live["spec"]["fairSharing"]["weight"] == "2"),
+        dict(kind="Cohort", module="kueue_cohort",
+             args={"name": "co-" + sfx, "parent": parent,
+                   "resource_groups": [{"flavors": [{"name": flavor, "resources": [
+                       {"name": "nvidia.com/gpu", "nominal_quota": 4, "lending_limit": 2}]}]}]},
+             update={"fair_sharing": {"weight": "2"}},
+             check=lambda live: live["spec"]["parentName"] == parent and live["spec"]["fairSharing"]["weight"] == "2"),
         dict(kind="WorkloadPriorityClass", module="kueue_workload_priority_class",
              args={"name": "wpc-" + sfx, "value": 1000, "description": "prod"}, update={"value": 2000},
              check=lambda live: live["value"] == 2000 and live["description"] == "prod"),

@@ -13,10 +13,18 @@ def test_info_matches_live_objects(ansible, namespace, kq, sfx):
     time.sleep(1.1)  # creation timestamps have a 1s resolution: make the FIFO order unambiguous
     kq.create_job(namespace, "job-c", lq, cpu="500m")
     wl_c = wait_pending(kq, namespace, "job-c")
-    live = kq.wait("ClusterQueue status counts", lambda: (lambda o: o if (o.get("status") or {}).get(
-        "pendingWorkloads") == 2 and o["status"].get("admittedWorkloads") == 1 else None)(kq.get("ClusterQueue", cq)), 20)
-    live_lq = kq.wait("LocalQueue status counts", lambda: (lambda o: o if (o.get("status") or {}).get(
-        "pendingWorkloads") == 2 else None)(kq.get("LocalQueue", lq, namespace)), 20)
+
+    def cq_counts():
+        o = kq.get("ClusterQueue", cq)
+        st = o.get("status") or {}
+        return o if st.get("pendingWorkloads") == 2 and st.get("admittedWorkloads") == 1 else None
+
+    def lq_counts():
+        o = kq.get("LocalQueue", lq, namespace)
+        return o if (o.get("status") or {}).get("pendingWorkloads") == 2 else None
+
+    live = kq.wait("ClusterQueue status counts", cq_counts, 20)
+    live_lq = kq.wait("LocalQueue status counts", lq_counts, 20)
 
     r = ansible.module("kueue_queue_info", {"name": [cq]})
     assert not r["changed"]

@@ -6,7 +6,7 @@ from kueue_helpers import make_queues, wait_admitted, wait_pending
 
 
 def test_hold_drain_resume_cluster_queue(ansible, namespace, kq, sfx):
-    cq, lq, _ = make_queues(ansible, kq, sfx, namespace, cpu=2)
+    cq, lq = make_queues(ansible, kq, sfx, namespace, cpu=2)[:2]
     kq.create_job(namespace, "job-a", lq, cpu=1)
     wait_admitted(kq, namespace, "job-a")
     kq.wait("job-a pod running", lambda: kq.running_pods(namespace, "job-a"), 30)
@@ -60,7 +60,7 @@ def test_hold_drain_resume_cluster_queue(ansible, namespace, kq, sfx):
 
 
 def test_hold_local_queue_and_timeout_message(ansible, namespace, kq, sfx):
-    cq, lq, _ = make_queues(ansible, kq, sfx, namespace, cpu=2)
+    cq, lq = make_queues(ansible, kq, sfx, namespace, cpu=2)[:2]
     kq.create_job(namespace, "job-a", lq, cpu=1)
     wait_admitted(kq, namespace, "job-a")
     # Hold with wait: job-a runs until deleted, so the bounded wait times out and says what it saw

@@ -52,7 +52,7 @@ def test_quota_cut_and_flavor_removal(ansible, namespace, kq, sfx):
 
 
 def test_delete_queues_with_workloads(ansible, namespace, kq, sfx):
-    cq, lq, _ = make_queues(ansible, kq, sfx, namespace, cpu=1)
+    cq, lq = make_queues(ansible, kq, sfx, namespace, cpu=1)[:2]
     kq.create_job(namespace, "job-a", lq, cpu=1)
     wl_a = wait_admitted(kq, namespace, "job-a")
     kq.create_job(namespace, "job-b", lq, cpu=1)

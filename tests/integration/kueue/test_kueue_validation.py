@@ -83,7 +83,7 @@ def rejected(ansible, dyn, api_client):
     """Run every bad case in one ansible-playbook process; return (results by case id, live-object getter)."""
     sfx = uuid.uuid4().hex[:6]
     built = [(c[0], c[1], c[2], c[3](sfx), c[4]) for c in CASES]
-    results = run_tasks(ansible, [(module, args) for _, module, _, args, _ in built])
+    results = run_tasks(ansible, [(b[1], b[3]) for b in built])
     kq = Kq(dyn, api_client)
     return dict((b[0], (b, r)) for b, r in zip(built, results)), kq
 
@@ -91,7 +91,8 @@ def rejected(ansible, dyn, api_client):
 @pytest.mark.parametrize("case_id", [c[0] for c in CASES])
 def test_rejected_before_write(rejected, case_id):
     by_id, kq = rejected
-    (_, module, kind, args, expected), r = by_id[case_id]
+    (case, r) = by_id[case_id]
+    module, kind, args, expected = case[1], case[2], case[3], case[4]
     assert r.get("failed"), r
     for text in expected:
         assert text in r["msg"], (text, r["msg"])

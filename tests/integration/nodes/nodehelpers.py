@@ -41,7 +41,7 @@ class FakeNodes:
 
     def create(self, count, unschedulable=False, gpus=0, extra_labels=None, pods=110):
         made = []
-        for _ in range(count):
+        for _i in range(count):
             name = "t-%s-%d" % (self.run, len(self.names))
             cap = {"cpu": "64", "memory": "512Gi", "pods": str(pods)}
             if gpus:

@@ -205,7 +205,6 @@ def test_pdb_one_at_a_time_never_below_budget(ansible, core_v1, dyn, namespace, 
     assert min(samples) >= 3, samples
 
 
-
 def test_drain_by_label_selector_over_two_nodes(ansible, core_v1, dyn, namespace, fake_nodes):
     a, b = fake_nodes.create(2, extra_labels={"gpuaas.io/drain-group": "g1"})
     (c,) = fake_nodes.create(1, unschedulable=True)
@@ -220,7 +219,6 @@ def test_drain_by_label_selector_over_two_nodes(ansible, core_v1, dyn, namespace
     ready_pods(core_v1, namespace, "app=batch", 4, nodes=[c])
     r = ansible.module("node_drain", {"label_selector": sel, "state": "uncordon"})
     assert r["changed"] is True and r["unschedulable"] == {a: False, b: False}
-
 
 
 def test_statefulset_pods_recreated_with_same_name_do_not_count(ansible, core_v1, dyn, namespace, fake_nodes):

@@ -112,3 +112,33 @@ def test_client_retry_policy():
     assert d(ApiError("apply", 500, "InternalError", "something else"), 0) is None
     assert d(ApiError("apply", 422, "Invalid", "spec.x"), 0) is None
     assert d(ApiError("get", message="MaxRetryError: connection refused"), 5) == 4.0
+
+
+# -- waits answered by the object in hand; check mode into a missing namespace -------------------
+
+def _active(gen=2, observed=2, status="True"):
+    return {"metadata": {"name": "q", "generation": gen},
+            "status": {"conditions": [{"type": "Active", "status": status, "observedGeneration": observed}]}}
+
+
+def test_satisfied_in_hand():
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import condition_predicate
+    spec = engine.WaitSpec(condition_predicate("Active"), "Active")
+    assert engine.satisfied_in_hand(spec, _active())
+    assert not engine.satisfied_in_hand(spec, _active(status="False"))
+    # a status written for an older generation (the spec was just changed) is not trusted
+    assert not engine.satisfied_in_hand(spec, _active(gen=3, observed=2))
+    assert not engine.satisfied_in_hand(spec, None)
+    assert engine.status_is_current({"metadata": {}, "status": {}})
+    assert not engine.status_is_current({"metadata": {"generation": 2}, "status": {"observedGeneration": 1}})
+
+
+def test_missing_namespace():
+    lq = engine.Item(KINDS["LocalQueue"], {"metadata": {"name": "q", "namespace": "later"}, "spec": {}})
+    err = ApiError("apply", status=404, reason="NotFound", message='namespaces "later" not found',
+                   body={"details": {"name": "later", "kind": "namespaces"}, "code": 404})
+    assert engine.missing_namespace(err, lq) == "later"
+    other = ApiError("apply", status=404, reason="NotFound", message="x", body={"details": {"kind": "clusterqueues"}})
+    assert engine.missing_namespace(other, lq) is None
+    cq = engine.Item(KINDS["ClusterQueue"], {"metadata": {"name": "q"}})
+    assert engine.missing_namespace(err, cq) is None

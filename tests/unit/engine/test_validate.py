@@ -65,13 +65,14 @@ def test_tolerations():
 
 def test_selectors():
     assert collect(v.check_label_selector, "s", {}) == []
-    assert collect(v.check_label_selector, "s", {"matchLabels": {"a": "b"},
-                                                  "matchExpressions": [{"key": "x", "operator": "In", "values": ["1"]}]}) == []
-    errs = collect(v.check_label_selector, "s", {"matchExpressions": [{"key": "x", "operator": "In"},
-                                                                      {"key": "y", "operator": "Exists", "values": ["1"]},
-                                                                      {"key": "z", "operator": "Gt", "values": ["1"]}]})
+    good = {"matchLabels": {"a": "b"}, "matchExpressions": [{"key": "x", "operator": "In", "values": ["1"]}]}
+    assert collect(v.check_label_selector, "s", good) == []
+    bad = {"matchExpressions": [{"key": "x", "operator": "In"},
+                                {"key": "y", "operator": "Exists", "values": ["1"]},
+                                {"key": "z", "operator": "Gt", "values": ["1"]}]}
+    errs = collect(v.check_label_selector, "s", bad)
     assert [e.field for e in errs] == ["s.matchExpressions[0].values", "s.matchExpressions[1].values",
-                                      "s.matchExpressions[2].operator"]
+                                       "s.matchExpressions[2].operator"]
     assert collect(v.check_node_selector_requirement, "r", {"key": "k", "operator": "Gt", "values": ["4"]},
                    operators=v.NODE_SELECTOR_OPERATORS) == []
     errs = collect(v.check_node_selector_requirement, "r", {"key": "k", "operator": "Lt", "values": ["x"]},

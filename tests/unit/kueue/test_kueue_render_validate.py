@@ -26,8 +26,8 @@ def test_render_resource_flavor():
 
 def test_render_resource_groups_orders_and_derives_covered():
     groups = k.render_resource_groups([{"flavors": [
-        {"name": "a", "resources": [{"name": "cpu", "nominal_quota": 4}, {"name": "nvidia.com/gpu", "nominal_quota": 8,
-                                                                           "borrowing_limit": 2}]},
+        {"name": "a", "resources": [{"name": "cpu", "nominal_quota": 4},
+                                    {"name": "nvidia.com/gpu", "nominal_quota": 8, "borrowing_limit": 2}]},
         {"name": "b", "resources": [{"name": "nvidia.com/gpu", "nominal_quota": "4"}, {"name": "cpu", "nominal_quota": "2"}]},
     ]}])
     assert groups[0]["coveredResources"] == ["cpu", "nvidia.com/gpu"]

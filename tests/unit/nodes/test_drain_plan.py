@@ -48,7 +48,10 @@ def test_daemonset_of_other_api_group_is_not_daemonset():
 
 def test_orphaned_daemonset_pod_needs_force():
     p = pod("ds-1", owner="DaemonSet/gone")
-    gone = lambda ns, name: False  # noqa: E731
+
+    def gone(ns, name):
+        return False
+
     assert D.classify_pod(p, {}, gone)[0] == "error"
     assert "gone" in D.classify_pod(p, {}, gone)[1]
     assert D.classify_pod(p, {"force": True}, gone) == ("evict", D.WARN_ORPHAN_DAEMONSET)

@@ -31,7 +31,8 @@ class Scripted(_Evictor):
         self.calls = []
         self.mu = threading.Lock()
 
-    def attempt(self, p):
+    def attempt(self, pod):
+        p = pod
         name = p["metadata"]["name"]
         app = p["metadata"]["labels"]["app"]
         with self.mu:
@@ -92,7 +93,7 @@ def test_429_until_deadline_reports_blocked_with_budget():
     ev = Scripted(opts(eviction_timeout=0.5), [pdb("pdb-a", "a")], {"a0": ["blocked"]})
     done, blocked, errors = ev.run(pods)
     took = time.monotonic() - started
-    assert [p["metadata"]["name"] for p, _ in done] == ["x"]
+    assert [p["metadata"]["name"] for p, _res in done] == ["x"]
     assert [(b["name"], b["budgets"]) for b in blocked] == [("a0", ["pdb-a"])]
     assert ev.calls.count("a0") >= 5  # retried every 0.05s for 0.5s
     assert 0.45 < took < 3
@@ -110,7 +111,7 @@ def test_errors_are_not_retried():
     ev = Scripted(opts(), [], {"e": ["error"]})
     done, blocked, errors = ev.run([pod("e", "free"), pod("ok", "free2")])
     assert [e["name"] for e in errors] == ["e"] and ev.calls.count("e") == 1
-    assert [p["metadata"]["name"] for p, _ in done] == ["ok"]
+    assert [p["metadata"]["name"] for p, _res in done] == ["ok"]
 
 
 def test_budget_allowing_nine_gets_three_in_flight():
