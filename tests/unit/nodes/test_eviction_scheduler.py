@@ -83,7 +83,7 @@ def test_429_retried_until_it_passes():
     pods = [pod("a0", "a"), pod("a1", "a")]
     ev = Scripted(opts(), [pdb("pdb-a", "a")], {"a0": ["blocked", "blocked", "done"]})
     done, blocked, errors = ev.run(pods)
-    assert sorted(p["metadata"]["name"] for p, _ in done) == ["a0", "a1"]
+    assert sorted(p["metadata"]["name"] for p, _res in done) == ["a0", "a1"]
     assert ev.calls.count("a0") == 3 and not blocked
 
 
