@@ -14,8 +14,14 @@ Flow of ``run(client, items, ...)``::
                  else server-side apply (field manager ``gpuaas-orchestration``, force),
                  with ``dryRun=All`` in check mode so admission webhooks still answer;
                  a write whose result equals live (server-populated fields ignored) is "unchanged"
+                     with ``tolerate_missing_namespace``, in check mode, an object whose namespace does
+                 not exist (yet) is reported "created" with a warning instead of failing (an earlier
+                 task of the play may create it)
         absent:  delete when it exists (``dryRun=All`` in check mode), optionally wait until gone
-    bounded waits (item.wait = WaitSpec) after all writes, not in check mode
+    bounded waits (item.wait = WaitSpec) after all writes, not in check mode; the object in hand
+    (live when unchanged, or the one the write returned) is checked first, and only polled when it
+    does not satisfy the predicate yet (or its status is older than its spec); what is polled is
+    read like the live state: one LIST per kind per round (a GET for a kind with one object left)
 
 Public API
 ----------
@@ -26,18 +32,21 @@ wait=None, delete_wait=None, field_manager=None)``
     is the live object or None. Errors are ``errors.ValidationError``/``SafetyError``; when a run
     has several items, each error is tagged with its object (``ClusterQueue/a: spec...``).
 ``WaitSpec(predicate, what, timeout=60, interval=1.0, describe=None)``
-``run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER) -> dict``
+``run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER,
+tolerate_missing_namespace=False) -> dict``
     ``{"changed", "results": [{"ref","kind","name","namespace","action","object","diff"}],
     "diff": [{"before","after","before_header","after_header"}] (changed objects only),
     "summary": {"created": n, "updated": n, "unchanged": n, "deleted": n, "absent": n},
     "timings": {"validate","read","apply","wait","total"} (seconds), "warnings": [...],
-    "api_calls": n}``
+    "api_calls": n, "waits_avoided": n}``  (``waits_avoided``: waits answered by the object in hand)
     ``action`` is one of created, updated, unchanged, deleted, absent (was already gone).
 ``prune_items(client, kind, plan, keep, namespace=None) -> [Item(state="absent")]``
     objects labelled for ``plan`` (``run(..., labels={PLAN_LABEL: plan})``) that ``keep`` lacks.
 Pure helpers: ``prune_none(obj)``, ``clean_for_diff(obj)``, ``is_subset(desired, live)``,
 ``dropped_owned_fields(desired, live, manager)``, ``needs_apply(desired, live, manager)``,
-``same_content(a, b)``, ``with_managed_labels(obj, labels)``, ``kind_items_read_plan(items)``.
+``same_content(a, b)``, ``with_managed_labels(obj, labels)``, ``kind_items_read_plan(items)``,
+``status_is_current(obj)``, ``satisfied_in_hand(wait_spec, obj)``, ``missing_namespace(api_error, item)``.
+``wait_many(client, [(item, result_entry)])``: the polling of present items' waits (see above).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -51,9 +60,10 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import
     ApiError,
     ErrorCollector,
     GpuaasError,
+    WaitTimeout,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.quantity import parse_quantity
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import wait_for
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import describe_conditions, wait_for
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "gpuaas-orchestration"
@@ -269,6 +279,47 @@ def kind_items_read_plan(items):
     return plan
 
 
+def status_is_current(obj):
+    """False when the status was written for an older generation of the spec (an
+    ``observedGeneration`` of the status or of a condition below ``metadata.generation``)."""
+    gen = ((obj or {}).get("metadata") or {}).get("generation")
+    if not isinstance(gen, int):
+        return True
+    status = (obj or {}).get("status") or {}
+    observed = status.get("observedGeneration")
+    if isinstance(observed, int) and observed < gen:
+        return False
+    for c in status.get("conditions") or []:
+        og = c.get("observedGeneration")
+        if isinstance(og, int) and og < gen:
+            return False
+    return True
+
+
+def satisfied_in_hand(spec, obj):
+    """Whether the object in hand (live and unchanged, or just returned by the write) already
+    satisfies the wait predicate, with a status that is not older than its spec: then there is
+    nothing to poll for."""
+    if obj is None or not status_is_current(obj):
+        return False
+    try:
+        return bool(spec.predicate(obj))
+    except Exception:  # pylint: disable=broad-except
+        return False
+
+
+def missing_namespace(error, item):
+    """The namespace name when ``error`` (an ``ApiError`` of a write of ``item``) says that the
+    item's namespace does not exist, else None."""
+    if getattr(error, "status", None) != 404 or not item.kind.namespaced or not item.namespace:
+        return None
+    body = error.body if isinstance(error.body, dict) else {}
+    details = body.get("details") or {}
+    if details.get("kind") == "namespaces" and details.get("name") == item.namespace:
+        return item.namespace
+    return None
+
+
 def _dedupe(items):
     seen = set()
     for it in items:
@@ -320,7 +371,7 @@ def read_live(client, items):
     return live
 
 
-def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER):
+def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER, tolerate_missing_namespace=False):
     """Validate, read, diff, apply/delete and wait for ``items``; return the structured result."""
     t0 = time.monotonic()
     timings = {}
@@ -350,6 +401,8 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
 
     results = []
     diffs = []
+    client_warnings = []
+    objects = []
     summary = dict(created=0, updated=0, unchanged=0, deleted=0, absent=0)
     for it in items:
         before = live.get(it.key)
@@ -366,7 +419,18 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
             if before is not None and not needs_apply(desired, before, manager):
                 action, after = "unchanged", before
             else:
-                after = client.apply(it.kind, desired, dry_run=check_mode, field_manager=manager)
+                try:
+                    after = client.apply(it.kind, desired, dry_run=check_mode, field_manager=manager)
+                except ApiError as e:
+                    missing = missing_namespace(e, it) if (check_mode and tolerate_missing_namespace
+                                                           and before is None) else None
+                    if not missing:
+                        raise
+                    # check mode: the namespace may be made by an earlier task of the same play
+                    # (which did not run for real): report the object as "would be created"
+                    after = copy.deepcopy(desired)
+                    client_warnings.append("%s: namespace %r does not exist (yet); the object would be created "
+                                           "once it does (not validated by the API server)" % (it.ref, missing))
                 if before is None:
                     action = "created"
                 elif same_content(before, after):
@@ -374,6 +438,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
                 else:
                     action = "updated"
         summary[action] += 1
+        objects.append(after)
         entry["action"] = action
         entry["object"] = without_managed_fields(after)
         if action in ("created", "updated", "deleted"):
@@ -385,15 +450,20 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
     t3 = time.monotonic()
     timings["apply"] = round(t3 - t2, 3)
 
+    waits_avoided = 0
     if not check_mode:
-        for it, entry in zip(items, results):
+        polled = []
+        for it, entry, in_hand in zip(items, results, objects):
             if it.state == "present" and it.wait is not None:
-                spec = it.wait
-                obj = wait_for(lambda it=it: client.get(it.kind, it.name, it.namespace), spec.predicate,
-                               spec.timeout, "%s to be %s" % (it.ref, spec.what), interval=spec.interval,
-                               describe=spec.describe)
-                entry["object"] = without_managed_fields(obj)
-            elif it.state == "absent" and it.delete_wait and entry["action"] == "deleted":
+                if satisfied_in_hand(it.wait, in_hand):
+                    # the live (unchanged) or just returned object already is what "done" means
+                    waits_avoided += 1
+                else:
+                    polled.append((it, entry))
+        if polled:
+            wait_many(client, polled)
+        for it, entry in zip(items, results):
+            if it.state == "absent" and it.delete_wait and entry["action"] == "deleted":
                 timeout = it.delete_wait if not isinstance(it.delete_wait, bool) else 60
                 wait_for(lambda it=it: client.get(it.kind, it.name, it.namespace), lambda o: o is None,
                          timeout, "%s to be deleted" % it.ref, describe=_describe_deleting)
@@ -407,10 +477,43 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
         "diff": diffs,
         "summary": summary,
         "timings": timings,
-        "warnings": list(client.warnings),
+        "warnings": list(client.warnings) + [w for w in client_warnings if w not in client.warnings],
         "check_mode": bool(check_mode),
         "api_calls": getattr(client, "calls", None),
+        "waits_avoided": waits_avoided,
     }
+
+
+def wait_many(client, waits, clock=time.monotonic, sleep=time.sleep):
+    """Bounded waits of many present items (``[(item, result_entry)]``, each with ``item.wait``):
+    every round reads what is still awaited with ``read_live`` - one LIST per kind (a GET when a
+    kind has one object left) - instead of one GET per object. Each item keeps its own timeout
+    (from the start of the waits); the first item past it raises ``WaitTimeout`` naming it and what
+    was seen last. The entries' ``object`` is set to the object that satisfied the predicate."""
+    start = clock()
+    pending = list(waits)
+    delay = min(0.2, min(it.wait.interval for it, dummy in pending))
+    interval = max(it.wait.interval for it, dummy in pending)
+    while True:
+        live = read_live(client, [it for it, dummy in pending])
+        left = []
+        for it, entry in pending:
+            obj = live.get(it.key)
+            if it.wait.predicate(obj):
+                entry["object"] = without_managed_fields(obj)
+            else:
+                left.append((it, entry, obj))
+        if not left:
+            return
+        elapsed = clock() - start
+        for it, entry, obj in left:
+            if elapsed >= (it.wait.timeout or 0):
+                describe = it.wait.describe or describe_conditions
+                raise WaitTimeout("%s to be %s" % (it.ref, it.wait.what), it.wait.timeout, describe(obj))
+        pending = [(it, entry) for it, entry, obj in left]
+        remaining = min((it.wait.timeout or 0) - elapsed for it, dummy in pending)
+        sleep(max(0.0, min(delay, remaining)))
+        delay = min(interval, delay * 2)
 
 
 def _describe_deleting(obj):

@@ -20,7 +20,9 @@ Validate (Kueue object -> list of ``ValidationError`` naming ``spec....`` fields
     ``validate_admission_check(obj)``, ``validate_topology(obj)``, ``validate_object(kind, obj)``.
 Immutable fields (desired vs live): ``immutable_errors(kind, obj, live)``.
 Safety (need live workloads; ``force`` skips them):
-    ``cluster_queue_update_safety(obj, live, workloads)``, ``cluster_queue_delete_safety(name,
+    ``cluster_queue_quota_cuts(obj, live) -> (removed_flavors, {(flavor, resource): (old, new)})`` (pure),
+    ``cluster_queue_update_safety(obj, live, workloads)`` (``workloads`` a list or a callable, called
+    only when the pure comparison finds a cut), ``cluster_queue_delete_safety(name,
     live, workloads, local_queues)``, ``local_queue_delete_safety(namespace, name, workloads)``,
     ``flavor_delete_safety(name, cluster_queues, workloads)``.
 Workloads: ``workload_ref``, ``is_finished``, ``is_admitted``, ``has_quota_reserved``,
@@ -668,14 +670,49 @@ def _field_of(spec, flavor, resource):
     return "spec.resourceGroups"
 
 
-def cluster_queue_update_safety(obj, live, workloads):
-    """Refuse quota cuts below what is reserved and removal of flavors that workloads use."""
+def cluster_queue_quota_cuts(obj, live):
+    """Pure comparison of the desired and the live quotas of a ClusterQueue.
+
+    Returns ``(removed_flavors, cuts)``: the flavors of ``live`` that ``obj`` no longer has, and
+    ``{(flavor, resource): (old, new)}`` for every nominal quota that drops (a resource dropped from
+    a flavor that stays counts as a drop to 0). Both empty when the update cannot take quota away
+    from admitted workloads, so no Workload needs to be read. Nothing to compare when the desired
+    object does not set ``resourceGroups`` (the live ones are kept then).
+    """
     if live is None:
-        return []
-    name = (obj.get("metadata") or {}).get("name")
+        return [], {}
     spec = obj.get("spec") or {}
     if "resourceGroups" not in spec:
+        return [], {}
+    new_q, old_q = _quotas(spec), _quotas(live.get("spec"))
+    new_flavors = set(key[0] for key in new_q)
+    removed = sorted(set(key[0] for key in old_q) - new_flavors)
+    cuts = {}
+    for key, old in old_q.items():
+        if key[0] in removed:
+            continue
+        new = new_q.get(key, "0")
+        try:
+            if parse_quantity(old) > parse_quantity(new):
+                cuts[key] = (old, new)
+        except ValueError:
+            cuts[key] = (old, new)
+    return removed, cuts
+
+
+def cluster_queue_update_safety(obj, live, workloads):
+    """Refuse quota cuts below what is reserved and removal of flavors that workloads use.
+
+    ``workloads`` is the list of Workloads or a callable returning it: it is only called when the
+    pure comparison (``cluster_queue_quota_cuts``) finds a quota that drops or a flavor that goes.
+    """
+    removed, cuts = cluster_queue_quota_cuts(obj, live)
+    if not removed and not cuts:
         return []
+    if callable(workloads):
+        workloads = workloads()
+    name = (obj.get("metadata") or {}).get("name")
+    spec = obj.get("spec") or {}
     reserving = [w for w in workloads or [] if has_quota_reserved(w) and workload_cluster_queue(w) == name]
     used = {}
     users = {}
@@ -686,29 +723,24 @@ def cluster_queue_update_safety(obj, live, workloads):
     status_used = _status_amounts(live.get("status"), "flavorsReservation")
     for key, q in status_used.items():
         used[key] = max(used.get(key, 0), q)
-    new_q, old_q = _quotas(spec), _quotas(live.get("spec"))
-    new_flavors = set(key[0] for key in new_q)
     errors = []
-    removed = sorted(set(key[0] for key in old_q) - new_flavors)
     for flavor in removed:
         names = sorted(set(n for key, lst in users.items() if key[0] == flavor for n in lst))
         in_use = [k for k, q in used.items() if k[0] == flavor and q > 0]
         if names or in_use:
             errors.append(SafetyError("flavor %r is removed but admitted workloads use it" % flavor,
                                       affected=names, field="spec.resourceGroups", value=flavor))
-    for key, q in sorted(new_q.items()):
+    for key, (old, new) in sorted(cuts.items()):
         try:
-            nq = parse_quantity(q)
+            nq = parse_quantity(new)
         except ValueError:
             continue
         u = used.get(key, 0)
-        old = old_q.get(key)
-        lowered = old is None or parse_quantity(old) > nq
-        if lowered and u > nq:
+        if u > nq:
             errors.append(SafetyError(
                 "nominalQuota of flavor %r resource %r would be %s, below the %s in use" % (
-                    key[0], key[1], q, format_quantity(u)),
-                affected=sorted(set(users.get(key, []))), field=_field_of(spec, key[0], key[1]), value=q))
+                    key[0], key[1], new, format_quantity(u)),
+                affected=sorted(set(users.get(key, []))), field=_field_of(spec, key[0], key[1]), value=new))
     return errors
 
 

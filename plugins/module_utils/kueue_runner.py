@@ -63,7 +63,9 @@ def build_item(client, kind, params, obj, live_state=None):
         if state == "present":
             errors.extend(k.immutable_errors(kind, obj, live))
             if not force and live is not None and kind.kind == "ClusterQueue":
-                errors.extend(k.cluster_queue_update_safety(obj, live, ks.workloads))
+                # pure quota comparison first; Workloads are listed (once per run, cached in ``ks``)
+                # only when a quota drops or a flavor goes
+                errors.extend(k.cluster_queue_update_safety(obj, live, lambda: ks.workloads))
         elif not force and live is not None:
             if kind.kind == "ClusterQueue":
                 errors.extend(k.cluster_queue_delete_safety(name, live, ks.workloads, ks.local_queues))
