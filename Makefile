@@ -3,6 +3,10 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Integration test files run in parallel (one file per worker at a time): most of their time is
+# spent waiting for controllers, not computing.
+PYTEST_WORKERS ?= 3
+INTEGRATION := $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests/integration
 
 .PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit integration sanity bench clean
 
@@ -36,7 +40,7 @@ unit: bootstrap
 	$(VENV)/bin/pytest -q tests/unit
 
 integration: cluster-up
-	$(VENV)/bin/pytest -q tests/integration
+	$(INTEGRATION)
 
 sanity: bootstrap
 	@./scripts/sanity
@@ -45,7 +49,7 @@ test: bootstrap
 	$(VENV)/bin/pytest -q tests/unit
 	./scripts/sanity
 	$(MAKE) cluster-up
-	$(VENV)/bin/pytest -q tests/integration
+	$(INTEGRATION)
 
 bench: cluster-up
 	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done

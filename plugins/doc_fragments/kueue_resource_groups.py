@@ -14,6 +14,7 @@ options:
       - Groups of resources and the flavors that give quota for them (at most 16 groups).
       - A resource may be covered by one group only, and a flavor may appear once in the object.
       - Every flavor of a group must give a quota for every covered resource and for no other.
+      - When omitted, the resource groups of an existing object are kept as they are (not removed).
     type: list
     elements: dict
     suboptions:

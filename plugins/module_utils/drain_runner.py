@@ -277,28 +277,55 @@ class Drainer(object):
             return cache[(ns, name)]
         return exists
 
+    def _reactivate_after_failure(self):
+        """A failed drain must not leave a GPU job switched off: every Workload this run
+        deactivated and did not reactivate yet is set active again (Kueue admits it where it can;
+        if it was never evicted it simply keeps running). Best effort, reported per workload."""
+        for entry in self.result["requeued_workloads"]:
+            if entry.get("reactivated"):
+                continue
+            try:
+                self.client.patch(WORKLOAD, entry["name"], {"spec": {"active": True}}, namespace=entry["namespace"])
+                entry["reactivated"] = True
+                entry["reactivated_after_failure"] = True
+            except Exception as exc:  # pylint: disable=broad-except
+                entry["reactivate_error"] = str(exc)
+
     def _finish(self, failed_msg=None):
         res = self.result
+        if failed_msg and not self.check_mode:
+            self._reactivate_after_failure()
         if failed_msg and not self.check_mode and self.opts.on_failure == "uncordon":
             for name in self.cordoned_by_us:
-                node = self.client.get(NODE, name)
-                if node is not None:
-                    set_unschedulable(self.client, node, False)
-                self.node_states[name]["uncordoned_after_failure"] = True
+                try:
+                    node = self.client.get(NODE, name)
+                    if node is not None:
+                        set_unschedulable(self.client, node, False)
+                    self.node_states[name]["uncordoned_after_failure"] = True
+                except Exception as exc:  # pylint: disable=broad-except
+                    self.node_states[name]["uncordon_error"] = str(exc)
         for name, st in self.node_states.items():
             if self.check_mode:
                 st["unschedulable"] = True  # what the run would leave (cordon is dry-run)
             else:
-                node = self.client.get(NODE, name)
-                st["unschedulable"] = bool(node and (node.get("spec") or {}).get("unschedulable"))
+                try:
+                    node = self.client.get(NODE, name)
+                    st["unschedulable"] = bool(node and (node.get("spec") or {}).get("unschedulable"))
+                except Exception:  # pylint: disable=broad-except
+                    st["unschedulable"] = None  # unknown: the API did not answer
             res["unschedulable"][name] = st["unschedulable"]
         res["nodes"] = [self.node_states[n] for n in sorted(self.node_states)]
         res["duration"] = round(time.monotonic() - self.started, 3)
         res["api_calls"] = getattr(self.client, "calls", None)
         if failed_msg:
             if not self.check_mode:
-                res["failed_nodes_state"] = ("uncordoned" if self.opts.on_failure == "uncordon"
-                                             else "cordoned")
+                states = set(st["unschedulable"] for st in self.node_states.values())
+                if states == set([False]):
+                    res["failed_nodes_state"] = "uncordoned" if self.cordoned_by_us else "schedulable"
+                elif states == set([True]):
+                    res["failed_nodes_state"] = "cordoned"
+                else:
+                    res["failed_nodes_state"] = "mixed (see unschedulable)"
             raise DrainError(failed_msg, **res)
         res.pop("failed_nodes_state", None)
         return res
@@ -426,6 +453,16 @@ class Drainer(object):
 
     # ---- main -------------------------------------------------------------------------
     def run(self, nodes):
+        """Drain ``nodes``; on any failure, including an API error half-way, the nodes are left
+        as ``on_failure`` says and deactivated workloads are reactivated before DrainError."""
+        try:
+            return self._run(nodes)
+        except DrainError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except
+            return self._finish("drain interrupted: %s: %s" % (type(exc).__name__, exc))
+
+    def _run(self, nodes):
         opts = self.opts
         res = self.result
         timings = res.setdefault("timings", {})

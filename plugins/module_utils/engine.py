@@ -27,9 +27,11 @@ Public API
 ----------
 ``MANAGED_BY_LABEL``, ``MANAGED_BY``, ``PLAN_LABEL``, ``FIELD_MANAGER``
 ``Item(kind, obj=None, name=None, namespace=None, state="present", validate=None, precheck=None,
-wait=None, delete_wait=None, field_manager=None)``
+wait=None, delete_wait=None, field_manager=None, preserve=None)``
     ``validate()`` -> list of errors (pure); ``precheck(live)`` -> list of errors, where ``live``
-    is the live object or None. Errors are ``errors.ValidationError``/``SafetyError``; when a run
+    is the live object or None. ``preserve``: paths (tuples of keys) that, when the desired object
+    leaves them out, keep their live value instead of being dropped by server-side apply (an
+    option the user did not give means "leave it as it is", not "remove it"). Errors are ``errors.ValidationError``/``SafetyError``; when a run
     has several items, each error is tagged with its object (``ClusterQueue/a: spec...``).
 ``WaitSpec(predicate, what, timeout=60, interval=1.0, describe=None)``
 ``run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER,
@@ -44,7 +46,7 @@ tolerate_missing_namespace=False) -> dict``
     objects labelled for ``plan`` (``run(..., labels={PLAN_LABEL: plan})``) that ``keep`` lacks.
 Pure helpers: ``prune_none(obj)``, ``clean_for_diff(obj)``, ``is_subset(desired, live)``,
 ``dropped_owned_fields(desired, live, manager)``, ``needs_apply(desired, live, manager)``,
-``same_content(a, b)``, ``with_managed_labels(obj, labels)``, ``kind_items_read_plan(items)``,
+``same_content(a, b)``, ``carry_over(desired, live, paths)``, ``with_managed_labels(obj, labels)``, ``kind_items_read_plan(items)``,
 ``status_is_current(obj)``, ``satisfied_in_hand(wait_spec, obj)``, ``missing_namespace(api_error, item)``.
 ``wait_many(client, [(item, result_entry)])``: the polling of present items' waits (see above).
 """
@@ -88,8 +90,9 @@ class Item(object):
     """One desired object (state present) or one object to delete (state absent)."""
 
     def __init__(self, kind, obj=None, name=None, namespace=None, state="present", validate=None,
-                 precheck=None, wait=None, delete_wait=None, field_manager=None):
+                 precheck=None, wait=None, delete_wait=None, field_manager=None, preserve=None):
         self.kind = kind
+        self.preserve = [tuple(p) for p in (preserve or [])]
         self.obj = prune_none(copy.deepcopy(obj)) if obj is not None else None
         meta = (self.obj or {}).get("metadata") or {}
         self.name = name or meta.get("name")
@@ -229,6 +232,34 @@ def dropped_owned_fields(desired, live, manager=FIELD_MANAGER):
                 walk(sub, d[name], (l or {}).get(name) if isinstance(l, dict) else None, p)
 
     walk(fields, desired, live, "")
+    return out
+
+
+def carry_over(desired, live, paths):
+    """``desired`` with the live value of every path in ``paths`` that ``desired`` leaves out.
+
+    Server-side apply removes a field its manager applied before and no longer sends; a typed
+    module whose option was not given means "keep what is there", so such fields are sent again
+    with their live value (and stay owned). Pure; ``desired`` is not modified."""
+    if not live or not paths:
+        return desired
+    out = copy.deepcopy(desired)
+    for path in paths:
+        src = live
+        for key in path:
+            src = src.get(key) if isinstance(src, dict) else None
+            if src is None:
+                break
+        if src is None:
+            continue
+        dst = out
+        for key in path[:-1]:
+            nxt = dst.get(key)
+            if not isinstance(nxt, dict):
+                nxt = dst[key] = {}
+            dst = nxt
+        if path[-1] not in dst:
+            dst[path[-1]] = copy.deepcopy(src)
     return out
 
 
@@ -416,6 +447,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
                 action, after = "deleted", None
         else:
             desired = with_managed_labels(it.obj, labels) if manager == FIELD_MANAGER else it.obj
+            desired = carry_over(desired, before, it.preserve)
             if before is not None and not needs_apply(desired, before, manager):
                 action, after = "unchanged", before
             else:
@@ -499,7 +531,9 @@ def wait_many(client, waits, clock=time.monotonic, sleep=time.sleep):
         left = []
         for it, entry in pending:
             obj = live.get(it.key)
-            if it.wait.predicate(obj):
+            # a status written for an older generation (a condition left from before the update)
+            # does not count as done
+            if (obj is None or status_is_current(obj)) and it.wait.predicate(obj):
                 entry["object"] = without_managed_fields(obj)
             else:
                 left.append((it, entry, obj))

@@ -605,7 +605,15 @@ def saved_budgets(nodepool):
     raw = ((nodepool.get("metadata") or {}).get("annotations") or {}).get(SAVED_BUDGETS_ANNOTATION)
     if raw is None:
         return None
-    return json.loads(raw)
+    try:
+        saved = json.loads(raw)
+    except ValueError:
+        saved = None
+    if not isinstance(saved, list):
+        raise GpuaasError("NodePool %s: annotation %s does not hold a JSON list of budgets (%r); fix or remove it "
+                          "by hand before pausing or resuming" % ((nodepool.get("metadata") or {}).get("name"),
+                                                                   SAVED_BUDGETS_ANNOTATION, raw))
+    return saved
 
 
 def pause_budgets(nodepool, budgets, now=None, reason=None):
@@ -765,6 +773,19 @@ def render_nodeclaim(nodepool, group, shape, labels=None, protect=True):
     return {"apiVersion": API_VERSION, "kind": "NodeClaim", "metadata": metadata, "spec": spec}
 
 
+def _promised_gpus(claim, default):
+    """GPUs a NodeClaim that has not launched yet will bring: its resource request, else its
+    ``nvidia.com/gpu.count`` requirement, else ``default`` (the shape being added)."""
+    spec = claim.get("spec") or {}
+    requested = ((spec.get("resources") or {}).get("requests") or {}).get(GPU_RESOURCE)
+    if requested is not None:
+        return requested
+    for req in spec.get("requirements") or []:
+        if req.get("key") == GPU_COUNT_LABEL and req.get("operator") == "In" and len(req.get("values") or []) == 1:
+            return req["values"][0]
+    return default
+
+
 def gpu_limit_problem(nodepool, claims, nodes_by_name, adding, gpus_per_node):
     """A problem text when ``adding`` NodeClaims of ``gpus_per_node`` GPUs would pass the pool's
     ``nvidia.com/gpu`` limit (hand-made NodeClaims bypass Karpenter's own limit check), else None.
@@ -784,6 +805,8 @@ def gpu_limit_problem(nodepool, claims, nodes_by_name, adding, gpus_per_node):
         value = ((node or {}).get("status") or {}).get("allocatable", {}).get(GPU_RESOURCE) if node else None
         if value is None:
             value = ((claim.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)
+        if value is None:
+            value = _promised_gpus(claim, gpus_per_node)
         used += quantity_value(value) or 0
     wanted = adding * gpus_per_node
     if used + wanted > limit:
@@ -839,10 +862,24 @@ def plan_scale_down(nodeclaims, pods_by_node, remove_count, preferred=None, forc
     candidates.sort(key=lambda item: item[1])
     candidates.sort(key=lambda item: item[0][3], reverse=True)
     candidates.sort(key=lambda item: item[0][:3])
+    # ``remove`` names NodeClaims or their nodes; a name that matches neither, or one whose
+    # NodeClaim is protected, is an error rather than a silent choice of some other NodeClaim.
+    claim_of = {}
+    for nc in nodeclaims:
+        claim_of[nc["metadata"]["name"]] = nc["metadata"]["name"]
+        node = (nc.get("status") or {}).get("nodeName")
+        if node:
+            claim_of[node] = nc["metadata"]["name"]
+    unknown = [want for want in preferred if want not in claim_of]
+    if unknown:
+        raise KarpenterInputError(["remove: %s is not a NodeClaim or node of this capacity group (it has: %s)"
+                                   % (", ".join(unknown), ", ".join(sorted(nc["metadata"]["name"] for nc in nodeclaims))
+                                      or "none")])
     for want in preferred:
-        if want in blocked and not force:
+        claim = claim_of[want]
+        if claim in blocked and not force:
             raise KarpenterInputError(["remove: NodeClaim %s runs pods marked %s=true (%s); use force to "
-                                       "remove it anyway" % (want, DO_NOT_DISRUPT, ", ".join(blocked[want]))])
+                                       "remove it anyway" % (claim, DO_NOT_DISRUPT, ", ".join(blocked[claim]))])
     if len(candidates) < remove_count:
         details = "; ".join("%s: %s" % (k, ", ".join(v)) for k, v in sorted(blocked.items()))
         raise KarpenterInputError(["count: %d NodeClaims must go but only %d can be removed without disrupting "

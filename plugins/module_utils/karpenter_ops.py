@@ -124,9 +124,13 @@ def run_nodepool(client, params, check_mode=False):
         # Paused by karpenter_disruption: keep the pause; resume restores the budgets given here.
         wanted = desired["spec"]["disruption"]["budgets"]
         desired["spec"]["disruption"]["budgets"] = kp.live_budgets(live)
-        if kp.saved_budgets(live) != wanted:
-            desired["metadata"]["annotations"] = {
-                kp.SAVED_BUDGETS_ANNOTATION: json.dumps(wanted, sort_keys=True, separators=(",", ":"))}
+        # Always send the saved budgets, even when they already match: once this field manager
+        # has applied the annotation, leaving it out would make server-side apply delete it, and
+        # the pool would stay paused with nothing for resume to restore.
+        live_saved = ((live.get("metadata") or {}).get("annotations") or {}).get(kp.SAVED_BUDGETS_ANNOTATION)
+        saved_text = live_saved if (live_saved and kp.saved_budgets(live) == wanted) else \
+            json.dumps(wanted, sort_keys=True, separators=(",", ":"))
+        desired["metadata"].setdefault("annotations", {})[kp.SAVED_BUDGETS_ANNOTATION] = saved_text
         warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
                         "and take effect on resume" % name)
     wait = None
@@ -187,6 +191,16 @@ def _shape(params):
     return shape
 
 
+def _gpus_of_instance_types(client, instance_types):
+    """The most GPUs a live node of one of ``instance_types`` has allocatable (0 if none is known)."""
+    selector = "%s in (%s)" % (kp.INSTANCE_TYPE_LABEL, ",".join(instance_types))
+    best = 0
+    for node in client.list(NODE, label_selector=selector):
+        value = kp.quantity_value(((node.get("status") or {}).get("allocatable") or {}).get(kp.GPU_RESOURCE))
+        best = max(best, int(value or 0))
+    return best
+
+
 def _group_claims(client, pool, group):
     selector = _label_selector({kp.NODEPOOL_LABEL: pool, kp.CAPACITY_GROUP_LABEL: group})
     claims = client.list(NODECLAIM, label_selector=selector)
@@ -225,7 +239,13 @@ def run_capacity(client, params, check_mode=False, diff=False):
     shape = _shape(params) if count > 0 else None
     pool = client.get(NODEPOOL, pool_name)
     if pool is None:
+        if count == 0:
+            # nothing to scale down: a pool that is gone has no NodeClaims (state absent, run twice)
+            return {"changed": False, "created": [], "deleted": [], "count": 0, "nodeclaims": [], "nodes": [],
+                    "blocked": {}, "timings": _timings(start),
+                    "warnings": ["NodePool %s does not exist: no NodeClaims to remove" % pool_name]}
         raise GpuaasError("nodepool: NodePool %s does not exist" % pool_name)
+    warnings = []
     template = None
     if shape is not None:
         template = kp.render_nodeclaim(pool, group, shape, labels=labels, protect=params.get("do_not_disrupt"))
@@ -238,6 +258,15 @@ def run_capacity(client, params, check_mode=False, diff=False):
     created, deleted, blocked = [], [], {}
     if len(current) < count and not params.get("force"):
         gpus = shape.get("gpus_per_node")
+        has_gpu_limit = kp.GPU_RESOURCE in ((pool.get("spec") or {}).get("limits") or {})
+        if not gpus and has_gpu_limit and shape["instance_types"]:
+            # instance types without a catalog: learn their GPUs from live nodes of those types
+            gpus = _gpus_of_instance_types(client, shape["instance_types"])
+            if not gpus:
+                warnings.append("NodePool %s has an nvidia.com/gpu limit, but the GPUs per node of %s are not "
+                                "known (no catalog, no live node of that type): the limit was not checked before "
+                                "creating NodeClaims; give gpu_count or instance_types_file"
+                                % (pool_name, ", ".join(shape["instance_types"])))
         if gpus:
             pool_claims = client.list(NODECLAIM, label_selector="%s=%s" % (kp.NODEPOOL_LABEL, pool_name))
             pool_nodes = client.list(NODE, label_selector="%s=%s" % (kp.NODEPOOL_LABEL, pool_name))
@@ -298,6 +327,8 @@ def run_capacity(client, params, check_mode=False, diff=False):
     out = {"changed": changed, "created": created, "deleted": deleted, "count": count,
            "nodeclaims": summaries, "nodes": [s["node"] for s in summaries if s["node"]],
            "blocked": blocked, "timings": _timings(start)}
+    if warnings:
+        out["warnings"] = warnings
     if diff:
         out["diff"] = {"before": {"nodeclaims": sorted(c["metadata"]["name"] for c in current)},
                        "after": {"nodeclaims": sorted([c["metadata"]["name"] for c in current

@@ -84,8 +84,10 @@ def build_item(client, kind, params, obj, live_state=None):
                                    describe=describe_conditions)
         elif state == "absent":
             delete_wait = timeout
+    # Quotas not given mean "keep the live ones" (a stop_policy or cohort change must not wipe them).
+    preserve = [("spec", "resourceGroups")] if kind.kind in ("ClusterQueue", "Cohort") else None
     return engine.Item(kind, obj, name=name, namespace=namespace, state=state, validate=validate,
-                       precheck=precheck, wait=wait, delete_wait=delete_wait)
+                       precheck=precheck, wait=wait, delete_wait=delete_wait, preserve=preserve)
 
 
 def run_object_module(module, kind, render):

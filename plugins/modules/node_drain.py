@@ -17,9 +17,10 @@ description:
     C(kubectl drain) (DaemonSet pods, mirror pods, pods with emptyDir, pods without controller,
     finished pods, a pod selector, a grace period), plus Karpenter's
     C(karpenter.sh/do-not-disrupt) annotation.
-  - Evictions go through the eviction API in parallel (bounded by I(concurrency), and at most one
-    in flight per PodDisruptionBudget, since the API server serializes the budget's status
-    updates with 500ms back-offs on conflicts); an eviction
+  - Evictions go through the eviction API in parallel (bounded by I(concurrency), and per
+    PodDisruptionBudget by a third of the disruptions it allowed when the drain started, at least
+    one, since the API server serializes the budget's status updates with 500ms back-offs on
+    conflicts); an eviction
     refused with 429 because a PodDisruptionBudget would be violated is retried every
     I(eviction_retry_delay) seconds until I(eviction_timeout); then the module fails naming the
     pods still blocked and the budgets blocking them.
@@ -242,7 +243,9 @@ warnings_pods:
 requeued_workloads:
   description:
     - With I(kueue_aware), the Kueue Workloads requeued (namespace, name, owner, cluster_queue they
-      were admitted to, pods on the drained nodes, reactivated).
+      were admitted to, pods on the drained nodes, reactivated). When the drain fails after a
+      workload was deactivated, it is reactivated (C(reactivated_after_failure=true)) so that no
+      job is left switched off.
   returned: state=drain
   type: list
   elements: dict
@@ -252,9 +255,39 @@ waiting_for:
   type: list
   elements: dict
 failed_nodes_state:
-  description: On failure, C(cordoned) or C(uncordoned) - what was done with the nodes this run cordoned.
+  description:
+    - On failure, the nodes' schedulable state as left - C(cordoned), C(uncordoned) (this run cordoned
+      them and made them schedulable again), C(schedulable) (nothing was cordoned), or
+      C(mixed (see unschedulable)). Set for every failure, API errors half-way included.
   returned: on failure
   type: str
+already_gone:
+  description: Pods that were planned for eviction but had left the node before the request (counted in I(evicted)).
+  returned: state=drain
+  type: list
+  elements: dict
+would_delete:
+  description: In check mode with I(disable_eviction), the pods a real run would delete.
+  returned: state=drain and check mode
+  type: list
+  elements: dict
+not_evicted:
+  description: When a pod filter stopped the drain before any eviction, the pods that would have been evicted.
+  returned: when the filters stop the drain
+  type: list
+  elements: dict
+check_mode_note:
+  description: In check mode, a note when dry-run evictions were refused (a real drain retries them).
+  returned: check mode, when some evictions were refused
+  type: str
+timings:
+  description: Seconds per phase (cordon, plan, kueue_and_budgets, evict, wait).
+  returned: state=drain
+  type: dict
+api_calls:
+  description: Number of API requests the run made.
+  returned: always
+  type: int
 duration:
   description: Seconds the whole operation took.
   returned: always

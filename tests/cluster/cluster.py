@@ -691,10 +691,6 @@ def status():
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else "status"
     STATE.mkdir(parents=True, exist_ok=True)
-    if cmd in ("up", "down") and (REPO / ".cluster-not-ready").exists() and not os.environ.get("GPUAAS_DEV"):
-        print("the local cluster harness is still being built by the lead; poll again in a few "
-              "minutes (this message goes away when it is ready)", file=sys.stderr)
-        return 3
     if cmd in ("up", "down"):
         # Serialize: test sessions may call `up` at the same time; the second one waits and then
         # finds the cluster running.

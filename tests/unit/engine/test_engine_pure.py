@@ -142,3 +142,22 @@ def test_missing_namespace():
     assert engine.missing_namespace(other, lq) is None
     cq = engine.Item(KINDS["ClusterQueue"], {"metadata": {"name": "q"}})
     assert engine.missing_namespace(err, cq) is None
+
+
+def test_carry_over_keeps_live_fields_the_user_left_out():
+    live = {"metadata": {"name": "q", "annotations": {"a": "1"}},
+            "spec": {"resourceGroups": [{"coveredResources": ["cpu"]}], "cohortName": "old"}}
+    desired = {"metadata": {"name": "q"}, "spec": {"stopPolicy": "Hold"}}
+    out = engine.carry_over(desired, live, [("spec", "resourceGroups"), ("metadata", "annotations", "a"),
+                                           ("spec", "missing", "deep")])
+    assert out["spec"]["resourceGroups"] == [{"coveredResources": ["cpu"]}]
+    assert out["metadata"]["annotations"] == {"a": "1"}
+    assert "cohortName" not in out["spec"]          # only the listed paths
+    assert "missing" not in out["spec"]             # nothing invented where live has nothing
+    assert desired == {"metadata": {"name": "q"}, "spec": {"stopPolicy": "Hold"}}   # pure
+    # a value the user gives wins over live
+    given = {"spec": {"resourceGroups": []}}
+    assert engine.carry_over(given, live, [("spec", "resourceGroups")])["spec"]["resourceGroups"] == []
+    assert engine.carry_over(desired, None, [("spec", "resourceGroups")]) == desired
+    item = engine.Item(KINDS["ClusterQueue"], {"metadata": {"name": "q"}}, preserve=[["spec", "resourceGroups"]])
+    assert item.preserve == [("spec", "resourceGroups")]
