@@ -610,9 +610,9 @@ def saved_budgets(nodepool):
     except ValueError:
         saved = None
     if not isinstance(saved, list):
+        name = (nodepool.get("metadata") or {}).get("name")
         raise GpuaasError("NodePool %s: annotation %s does not hold a JSON list of budgets (%r); fix or remove it "
-                          "by hand before pausing or resuming" % ((nodepool.get("metadata") or {}).get("name"),
-                                                                   SAVED_BUDGETS_ANNOTATION, raw))
+                          "by hand before pausing or resuming" % (name, SAVED_BUDGETS_ANNOTATION, raw))
     return saved
 
 

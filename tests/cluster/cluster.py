@@ -336,7 +336,13 @@ def start_controllers(bin_dir, pki):
         f"--service-account-private-key-file={pki}/sa.key", f"--root-ca-file={pki}/ca.crt",
         f"--cluster-signing-cert-file={pki}/ca.crt", f"--cluster-signing-key-file={pki}/ca.key",
         "--use-service-account-credentials=false",
-        "--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle",
+        # taint-eviction-controller: KWOK registers Karpenter's nodes within milliseconds, and
+        # the controller's informer can still see the karpenter.sh/unregistered:NoExecute taint
+        # on a node the scheduler just bound a pod to (the taint was already removed), then
+        # deletes that pod at once. Real kubelets register slowly enough never to show this; here
+        # it made provisioning tests flaky. Nothing in the simulated fleet relies on NoExecute
+        # eviction (drains use the eviction API; Karpenter drains nodes itself).
+        "--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-taint-eviction-controller",
         "--kube-api-qps=200", "--kube-api-burst=400", "--concurrent-gc-syncs=50",
         "--v=1",
     ])

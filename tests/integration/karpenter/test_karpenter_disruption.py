@@ -1,5 +1,5 @@
-"""karpenter_disruption against the live Karpenter: a paused pool keeps an empty node that it would
-consolidate at once, resume restores the exact budgets and Karpenter removes the node; nodes are
+"""karpenter_disruption against the live Karpenter: a paused pool keeps an empty node that an
+unpaused twin pool has consolidated meanwhile, resume restores the exact budgets and Karpenter removes the node; nodes are
 marked and unmarked do-not-disrupt."""
 import json
 import time
@@ -47,15 +47,41 @@ def test_pause_blocks_consolidation_resume_restores(kenv, ansible, namespace):
     res = ansible.module("karpenter_nodepool", pool_args)
     assert kenv.pool(pool)["spec"]["disruption"]["budgets"] == other
     assert any("paused" in w for w in res.get("warnings", []))
+    # new budgets given while paused are saved for resume, and stay saved on an identical rerun
+    # (server-side apply must not drop the annotation it applied the time before)
+    newer = [{"nodes": "25%"}]
+    newer_args = dict(pool_args, disruption=dict(pool_args["disruption"], budgets=newer))
+    for attempt in range(2):
+        res = ansible.module("karpenter_nodepool", newer_args)
+        assert res["changed"] is (attempt == 0), (attempt, res)
+        live = kenv.pool(pool)
+        assert live["spec"]["disruption"]["budgets"] == other
+        assert json.loads(live["metadata"]["annotations"][SAVED]) == newer, attempt
+    for attempt in range(2):
+        ansible.module("karpenter_nodepool", pool_args)
+        live = kenv.pool(pool)
+        assert live["spec"]["disruption"]["budgets"] == other
+        assert json.loads(live["metadata"]["annotations"][SAVED]) == before, attempt
 
-    # a node for a pod, then the pod goes: the node is empty and consolidatable after 5s
+    # a control pool, the same but not paused, shows that Karpenter does consolidate such a node
+    control_args = kenv.new_pool_args(
+        requirements=pool_args["requirements"],
+        disruption={"consolidation_policy": "WhenEmpty", "consolidate_after": "5s", "budgets": before})
+    control = control_args["name"]
+    ansible.module("karpenter_nodepool", dict(control_args, wait=True, wait_timeout=60))
+
+    # a node for a pod in each pool, then the pods go: the nodes are empty, consolidatable after 5s
     kenv.gpu_pod(namespace, pool_args, "short")
-    wait_until(lambda: [p for p in kenv.core_v1.list_namespaced_pod(namespace).items if p.spec.node_name],
-               90, "pod scheduled on a new node")
-    claim = wait_until(lambda: [c for c in kenv.claims(pool)
-                                if any(x["type"] == "Initialized" and x["status"] == "True"
-                                       for x in (c.get("status") or {}).get("conditions") or [])],
-                       60, "an Initialized NodeClaim")[0]
+    kenv.gpu_pod(namespace, control_args, "control")
+    wait_until(lambda: len([p for p in kenv.core_v1.list_namespaced_pod(namespace).items if p.spec.node_name]) == 2,
+               90, "both pods scheduled on new nodes")
+
+    def initialized(name):
+        return [c for c in kenv.claims(name)
+                if any(x["type"] == "Initialized" and x["status"] == "True"
+                       for x in (c.get("status") or {}).get("conditions") or [])]
+    claim = wait_until(lambda: initialized(pool), 60, "an Initialized NodeClaim")[0]
+    wait_until(lambda: initialized(control), 60, "an Initialized NodeClaim in the control pool")
     node_name = claim["status"]["nodeName"]
 
     # mark / unmark the node (check mode first)
@@ -72,8 +98,10 @@ def test_pause_blocks_consolidation_resume_restores(kenv, ansible, namespace):
 
     kenv.core_v1.delete_collection_namespaced_pod(namespace, grace_period_seconds=0)
     wait_until(lambda: not kenv.core_v1.list_namespaced_pod(namespace).items, 30, "pods gone")
-    # while paused, the empty node stays (Karpenter would consolidate it within ~30s otherwise)
-    time.sleep(25)
+    # the unpaused control pool's empty node is consolidated; the paused pool's one stays
+    wait_until(lambda: not kenv.claims(control, include_deleting=True), 120,
+               "Karpenter to consolidate the control pool's empty node")
+    time.sleep(5)
     claims = kenv.claims(pool, include_deleting=True)
     assert [c["metadata"]["name"] for c in claims] == [claim["metadata"]["name"]]
     assert not claims[0]["metadata"].get("deletionTimestamp")

@@ -76,3 +76,24 @@ def test_delete_queues_with_workloads(ansible, namespace, kq, sfx):
     # Kueue keeps its finalizer while job-a still holds quota: the object is terminating
     live = kq.get("ClusterQueue", cq)
     assert live is None or live["metadata"].get("deletionTimestamp")
+
+
+def test_options_not_given_keep_live_quotas(ansible, namespace, kq, sfx):
+    """A call that leaves resource_groups out (say, to set a stop policy) keeps the live quotas:
+    server-side apply would otherwise drop the fields this field manager applied before."""
+    cq, lq = make_queues(ansible, kq, sfx, namespace, cpu=2)[:2]
+    kq.create_job(namespace, "job-a", lq, cpu=1)
+    wait_admitted(kq, namespace, "job-a")
+    groups = kq.get("ClusterQueue", cq)["spec"]["resourceGroups"]
+
+    r = ansible.module("kueue_cluster_queue", {"name": cq, "cohort": "c-" + sfx, "wait": True, "wait_timeout": 30},
+                       diff=True)
+    assert r["changed"] and r["operation"] == "updated", r
+    assert r["diff"]["after"]["spec"]["resourceGroups"] == groups
+    live = kq.get("ClusterQueue", cq)
+    assert live["spec"]["cohortName"] == "c-" + sfx and live["spec"]["resourceGroups"] == groups
+    rv = live["metadata"]["generation"]
+    r = ansible.module("kueue_cluster_queue", {"name": cq, "cohort": "c-" + sfx})
+    assert not r["changed"], r
+    assert kq.get("ClusterQueue", cq)["metadata"]["generation"] == rv
+    assert kq.get("ClusterQueue", cq)["spec"]["resourceGroups"] == groups

@@ -317,3 +317,52 @@ def test_kueue_admitted_job_requeued_as_a_whole(ansible, core_v1, dyn, namespace
                 api.delete(name=name, namespace=ns) if ns else api.delete(name=name)
             except Exception:  # noqa: BLE001
                 pass
+
+
+def test_drain_of_a_node_with_sixty_pods(ansible, core_v1, dyn, namespace, fake_nodes):
+    """At least 50 pods: all evicted in one run (bounded concurrency), all gone, none left behind.
+    The timing against a sequential loop is in bench/drain_bench.py, not here."""
+    a = fake_nodes.create(1, pods=200)[0]
+    (b,) = fake_nodes.create(1, unschedulable=True, pods=200)
+    for name in ("svc-a", "svc-b", "svc-c"):
+        create_deployment(dyn, namespace, deployment(name, 20, fake_nodes.placement(), labels={"app": name, "tier": "bulk"}))
+    before = ready_pods(core_v1, namespace, "tier=bulk", 60, nodes=[a], timeout=120)
+    fake_nodes.set_unschedulable(b, False)
+
+    r = ansible.module("node_drain", {"name": a, "concurrency": 20, "wait_timeout": 180})
+    assert r["changed"] is True and r["waiting_for"] == [] and r["blocked"] == [] and r["errors"] == []
+    assert len(r["evicted"]) == 60
+    assert names(r["evicted"]) == sorted(p.metadata.name for p in before)
+    old = {p.metadata.uid for p in before}
+    assert not old & {p.metadata.uid for p in core_v1.list_namespaced_pod(namespace).items}
+    ready_pods(core_v1, namespace, "tier=bulk", 60, nodes=[b], timeout=120)
+
+
+def test_pod_selector_and_disable_eviction(ansible, core_v1, dyn, namespace, fake_nodes):
+    """Only pods matching pod_selector are touched; disable_eviction deletes instead of evicting,
+    so a PodDisruptionBudget does not hold it back (as kubectl drain --disable-eviction)."""
+    (a,) = fake_nodes.create(1)
+    (b,) = fake_nodes.create(1, unschedulable=True)
+    create_deployment(dyn, namespace, deployment("batch", 2, fake_nodes.placement()))
+    create_deployment(dyn, namespace, deployment("keep", 1, fake_nodes.placement()))
+    dyn.resources.get(api_version="policy/v1", kind="PodDisruptionBudget").create(namespace=namespace, body={
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "batch-pdb"},
+        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "batch"}}}})
+    batch_pods = ready_pods(core_v1, namespace, "app=batch", 2, nodes=[a])
+    keep = ready_pods(core_v1, namespace, "app=keep", 1, nodes=[a])
+    fake_nodes.set_unschedulable(b, False)
+
+    args = {"name": a, "pod_selector": "app=batch", "disable_eviction": True}
+    r = ansible.module("node_drain", args, check=True)
+    assert names(r["would_delete"]) == sorted(p.metadata.name for p in batch_pods), r
+    assert len(pods_of(core_v1, namespace, "app=batch")) == 2 and not fake_nodes.node(a).spec.unschedulable
+
+    r = ansible.module("node_drain", args)
+    assert r["changed"] is True and r["evicted"] == [] and r["blocked"] == []
+    assert names(r["deleted"]) == sorted(p.metadata.name for p in batch_pods)
+    live_uids = {p.metadata.uid for p in core_v1.list_namespaced_pod(namespace).items}
+    assert not {p.metadata.uid for p in batch_pods} & live_uids
+    # the pod outside the selector stayed on the (now cordoned) node
+    assert keep[0].metadata.uid in live_uids
+    assert core_v1.read_namespaced_pod(keep[0].metadata.name, namespace).spec.node_name == a
+    assert fake_nodes.node(a).spec.unschedulable is True

@@ -148,8 +148,8 @@ def test_carry_over_keeps_live_fields_the_user_left_out():
     live = {"metadata": {"name": "q", "annotations": {"a": "1"}},
             "spec": {"resourceGroups": [{"coveredResources": ["cpu"]}], "cohortName": "old"}}
     desired = {"metadata": {"name": "q"}, "spec": {"stopPolicy": "Hold"}}
-    out = engine.carry_over(desired, live, [("spec", "resourceGroups"), ("metadata", "annotations", "a"),
-                                           ("spec", "missing", "deep")])
+    paths = [("spec", "resourceGroups"), ("metadata", "annotations", "a"), ("spec", "missing", "deep")]
+    out = engine.carry_over(desired, live, paths)
     assert out["spec"]["resourceGroups"] == [{"coveredResources": ["cpu"]}]
     assert out["metadata"]["annotations"] == {"a": "1"}
     assert "cohortName" not in out["spec"]          # only the listed paths
