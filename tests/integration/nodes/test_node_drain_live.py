@@ -158,7 +158,9 @@ def test_pdb_min_available_blocks_and_check_mode_shows_it(ansible, core_v1, dyn,
 def test_pdb_one_at_a_time_never_below_budget(ansible, core_v1, dyn, namespace, fake_nodes):
     a = fake_nodes.create(1)[0]
     b, c = fake_nodes.create(2, unschedulable=True)
-    create_deployment(dyn, namespace, deployment("api", 4, fake_nodes.placement()))
+    # replacements take 2s to become Ready, so the budget really holds the next eviction back
+    create_deployment(dyn, namespace, deployment("api", 4, fake_nodes.placement(),
+                                                 annotations={"gpuaas.io/ready-delay": "2s"}))
     pdb_api = dyn.resources.get(api_version="policy/v1", kind="PodDisruptionBudget")
     pdb_api.create(namespace=namespace, body={
         "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "api-pdb"},
