@@ -47,8 +47,16 @@ import traceback
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    HAS_K8S_CORE = True
 except ImportError:  # pragma: no cover - kubernetes.core is a declared dependency
-    AUTH_ARG_SPEC = {}
+    # Without kubernetes.core the modules still accept its option names (so that the module
+    # fails with "install kubernetes.core", not with "unsupported parameter: kubeconfig").
+    HAS_K8S_CORE = False
+    AUTH_ARG_SPEC = dict((name, dict(type="raw", no_log=name in ("api_key", "password")))
+                         for name in ("kubeconfig", "context", "host", "api_key", "username", "password",
+                                      "validate_certs", "ca_cert", "client_cert", "client_key", "proxy",
+                                      "no_proxy", "proxy_headers", "persist_config", "impersonate_user",
+                                      "impersonate_groups"))
 
 K8S_IMP_ERR = None
 try:

@@ -37,6 +37,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import (
     AUTH_ARG_SPEC,
     HAS_K8S,
+    HAS_K8S_CORE,
     K8S_IMP_ERR,
     get_client,
 )
@@ -57,6 +58,9 @@ class GpuaasModule(AnsibleModule):
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
         super(GpuaasModule, self).__init__(argument_spec=spec, **kwargs)
+        if not HAS_K8S_CORE:
+            self.fail_json(msg="the kubernetes.core collection is required (ansible-galaxy collection install "
+                               "kubernetes.core, or the PyPI ansible package that carries it)")
         if not HAS_K8S:
             self.fail_json(msg=missing_required_lib("kubernetes"), exception=K8S_IMP_ERR)
         self._client = None

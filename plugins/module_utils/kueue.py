@@ -751,9 +751,14 @@ def cluster_queue_delete_safety(name, live, workloads, local_queues):
     st = live.get("status") or {}
     counted = (st.get("admittedWorkloads") or 0) + (st.get("reservingWorkloads") or 0) + (st.get("pendingWorkloads") or 0)
     if reserving or pending or counted:
+        listed = len(reserving) + len(pending)
+        # the queue's own counters can run ahead of the Workloads we could list (another
+        # namespace we may not read, a workload created a moment ago): say so, not "0 and 0"
+        extra = "" if counted <= listed else " (its status counts admitted %s, reserving %s, pending %s)" % (
+            st.get("admittedWorkloads") or 0, st.get("reservingWorkloads") or 0, st.get("pendingWorkloads") or 0)
         return [SafetyError(
-            "ClusterQueue %r still has %d admitted/reserving and %d pending workloads" % (
-                name, len(reserving), len(pending)),
+            "ClusterQueue %r still has %d admitted/reserving and %d pending workloads%s" % (
+                name, len(reserving), len(pending), extra),
             affected=[workload_ref(w) for w in reserving + pending], field="state", value="absent")]
     return []
 

@@ -35,12 +35,20 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.taints import
 NODE = KINDS["Node"]
 
 
-def select_nodes(client, name=None, label_selector=None):
+def select_nodes(client, name=None, label_selector=None, names=None):
+    """The nodes by name, by names (all must exist; one LIST) or by label selector, sorted."""
     if name:
         node = client.get(NODE, name)
         if node is None:
             raise GpuaasError("node %s not found" % name, node=name)
         return [node]
+    if names:
+        wanted = sorted(set(names))
+        found = dict((n["metadata"]["name"], n) for n in client.list(NODE))
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            raise GpuaasError("names: node(s) %s not found" % ", ".join(missing), nodes=missing)
+        return [found[n] for n in wanted]
     nodes = client.list(NODE, label_selector=label_selector)
     return sorted(nodes, key=lambda n: n["metadata"]["name"])
 

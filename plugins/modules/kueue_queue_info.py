@@ -132,7 +132,8 @@ def body(m):
     p = m.params
     c = m.client
     cqs = c.list(k.CLUSTER_QUEUE)
-    lqs = c.list(k.LOCAL_QUEUE, namespace=p.get("namespace"))
+    listed_lqs = c.list(k.LOCAL_QUEUE, namespace=p.get("namespace"))
+    lqs = listed_lqs
     if p.get("name"):
         cqs = [q for q in cqs if q["metadata"]["name"] in p["name"]]
     if p.get("cohort"):
@@ -164,7 +165,9 @@ def body(m):
             source = "computed"
             extra["visibility_error"] = failure
             workloads = c.list(k.WORKLOAD)
-            all_lqs = c.list(k.LOCAL_QUEUE) if p.get("namespace") else lqs
+            # positions are per ClusterQueue: computed over all its LocalQueues, not only the
+            # filtered ones (a namespace filter listed fewer, so list again)
+            all_lqs = c.list(k.LOCAL_QUEUE) if p.get("namespace") else listed_lqs
             pending = dict((name, k.compute_pending_positions(name, workloads, all_lqs)[:p["pending_limit"]])
                            for name in needed if name)
         for q in cq_out:

@@ -42,12 +42,19 @@ options:
     choices: [cordon, drain, uncordon]
     default: drain
   name:
-    description: Name of one node. Mutually exclusive with I(label_selector).
+    description: Name of one node. Mutually exclusive with I(names) and I(label_selector).
     type: str
+  names:
+    description:
+      - Names of several nodes, for example one batch of a maintenance window; all are cordoned
+        first, then drained together. Every node must exist (checked before anything is written).
+        Mutually exclusive with I(name) and I(label_selector).
+    type: list
+    elements: str
   label_selector:
     description:
       - Label selector choosing the nodes (all are cordoned first, then drained together).
-        Mutually exclusive with I(name).
+        Mutually exclusive with I(name) and I(names).
     type: str
   pod_selector:
     description: Only pods matching this label selector are considered (as C(kubectl drain --pod-selector)).
@@ -153,6 +160,10 @@ EXAMPLES = r"""
     name: gpu-a100-1
     kueue_aware: true
     on_failure: uncordon
+
+- name: Drain one maintenance batch together (evictions of all its nodes run in parallel)
+  gpuaas.orchestration.node_drain:
+    names: [gpu-l4-0, gpu-l4-1]
 
 - name: Only cordon
   gpuaas.orchestration.node_drain:
@@ -314,6 +325,7 @@ def argument_spec():
     return dict(
         state=dict(type="str", default="drain", choices=["cordon", "drain", "uncordon"]),
         name=dict(type="str"),
+        names=dict(type="list", elements="str"),
         label_selector=dict(type="str"),
         pod_selector=dict(type="str"),
         force=dict(type="bool", default=False),
@@ -349,8 +361,8 @@ def run(module):
     p = module.params
     _validate(p)
     started = time.monotonic()
-    nodes = select_nodes(module.client, name=p["name"], label_selector=p["label_selector"])
-    if not nodes:
+    nodes = select_nodes(module.client, name=p["name"], label_selector=p["label_selector"], names=p["names"])
+    if not nodes and p["label_selector"]:
         module.warn("label selector %r matches no node" % p["label_selector"])
     if p["state"] in ("cordon", "uncordon"):
         result = run_cordon(module.client, nodes, p["state"] == "cordon", check_mode=module.check_mode)
@@ -368,8 +380,8 @@ def run(module):
 def main():
     module = GpuaasModule(
         argument_spec(),
-        mutually_exclusive=[("name", "label_selector")],
-        required_one_of=[("name", "label_selector")],
+        mutually_exclusive=[("name", "names", "label_selector")],
+        required_one_of=[("name", "names", "label_selector")],
     )
     module.run(run)
 

@@ -64,9 +64,12 @@ def test_delete_queues_with_workloads(ansible, namespace, kq, sfx):
     assert sorted(r["affected"]) == refs
     assert kq.get("LocalQueue", lq, namespace) is not None
 
-    r = ansible.module("kueue_cluster_queue", {"name": cq, "state": "absent"}, check=True, fail_ok=True)
-    assert r.get("failed") and all(ref in r["msg"] for ref in refs), r["msg"]
-    assert kq.get("ClusterQueue", cq) is not None
+    for check in (True, False):
+        r = ansible.module("kueue_cluster_queue", {"name": cq, "state": "absent"}, check=check, fail_ok=True)
+        assert r.get("failed") and all(ref in r["msg"] for ref in refs), (check, r["msg"])
+        assert sorted(r["affected"]) == refs
+        live = kq.get("ClusterQueue", cq)
+        assert live is not None and not live["metadata"].get("deletionTimestamp")
 
     r = ansible.module("kueue_local_queue", {"name": lq, "namespace": namespace, "state": "absent", "force": True})
     assert r["changed"] and r["operation"] == "deleted"
