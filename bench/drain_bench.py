@@ -60,7 +60,7 @@ def find_kubectl():
 
 
 class Bench:
-    def __init__(self, kubeconfig, pods, concurrency, pdb, deployments=1):
+    def __init__(self, kubeconfig, pods, concurrency, pdb, deployments=1, ready_delay=None):
         from kubernetes import client, config
         self.kubeconfig = kubeconfig
         self.api = config.new_client_from_config(config_file=kubeconfig, context="gpuaas-local")
@@ -71,6 +71,7 @@ class Bench:
         self.concurrency = concurrency
         self.pdb = pdb
         self.deployments = max(1, deployments)
+        self.ready_delay = ready_delay
         self.run = uuid.uuid4().hex[:6]
         self.namespaces = []
         self.nodes = []
@@ -124,6 +125,8 @@ class Bench:
         spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [{"matchExpressions": [
                 {"key": "kubernetes.io/hostname", "operator": "In", "values": [src] + targets}]}]}}}
+        # replacements that take a while to become Ready (KWOK stage delay) make budgets bind
+        annotations = {"gpuaas.io/ready-delay": self.ready_delay} if self.ready_delay else {}
         per = [self.pods // self.deployments + (1 if i < self.pods % self.deployments else 0)
                for i in range(self.deployments)]
         for i, replicas in enumerate(per):
@@ -131,7 +134,8 @@ class Bench:
             self.apps.create_namespaced_deployment(ns, {
                 "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app},
                 "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": app}},
-                         "template": {"metadata": {"labels": {"app": app}}, "spec": spec}}})
+                         "template": {"metadata": {"labels": {"app": app}, "annotations": annotations},
+                                      "spec": spec}}})
             if self.pdb:
                 self.policy.create_namespaced_pod_disruption_budget(ns, {
                     "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": app},
@@ -263,12 +267,14 @@ def main():
     ap.add_argument("--deployments", type=int, default=1, help="spread the pods over this many Deployments")
     ap.add_argument("--concurrency", type=int, default=10)
     ap.add_argument("--pdb", action="store_true", help="a PodDisruptionBudget maxUnavailable 25%% per Deployment")
+    ap.add_argument("--ready-delay", help="pods become Ready only after this delay (e.g. 2s): with --pdb, "
+                    "budgets then hold evictions back while replacements start, as on real nodes")
     ap.add_argument("--rounds", type=int, default=1, help="repeat; the order of the tools rotates each round")
     ap.add_argument("--out", help="default bench/results/drain[_pdb][_dN].json")
     args = ap.parse_args()
     kubeconfig = cluster_kubeconfig()
     kubectl = find_kubectl()
-    b = Bench(kubeconfig, args.pods, args.concurrency, args.pdb, args.deployments)
+    b = Bench(kubeconfig, args.pods, args.concurrency, args.pdb, args.deployments, args.ready_delay)
     tools = [("node_drain", b.node_drain), ("k8s_drain", b.k8s_drain), ("sequential_loop", b.sequential_loop)]
     if kubectl:
         tools.append(("kubectl_drain", lambda src: b.kubectl_drain(src, kubectl)))
@@ -292,7 +298,7 @@ def main():
         if base and r.get("node_empty_seconds_median"):
             r["ratio_vs_node_drain"] = round(r["node_empty_seconds_median"] / base, 2)
     doc = {"benchmark": "drain", "pods": args.pods, "deployments": args.deployments,
-           "concurrency": args.concurrency, "pdb": args.pdb, "rounds": args.rounds,
+           "concurrency": args.concurrency, "pdb": args.pdb, "ready_delay": args.ready_delay, "rounds": args.rounds,
            "ansible_overhead_seconds": overhead, "kubectl": kubectl,
            "unit": "seconds from tool start until every original pod is gone from the node (median of rounds)",
            "load_average": os.getloadavg(), "cpus": os.cpu_count(),
@@ -300,7 +306,8 @@ def main():
     if args.out:
         out = Path(args.out)
     else:
-        suffix = ("_pdb" if args.pdb else "") + ("_d%d" % args.deployments if args.deployments > 1 else "")
+        suffix = ("_pdb" if args.pdb else "") + ("_d%d" % args.deployments if args.deployments > 1 else "") + \
+            ("_delay" if args.ready_delay else "")
         out = REPO / "bench" / "results" / ("drain%s.json" % suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1) + "\n")

@@ -46,3 +46,8 @@ def test_gpu_capacity_role_present_then_absent(kenv, ansible):
                                                           gpu_capacity_force=True), inventory=INVENTORY)
     assert rc == 0
     assert kenv.pool(pool) is None and kenv.claims(pool, include_deleting=True) == []
+
+    # absent again: nothing left to do, and no error about the pool that is gone
+    rc, doc = ansible.playbook(PLAYBOOK, extra_vars=dict(plan, gpu_capacity_state="absent",
+                                                         gpu_capacity_force=True), inventory=INVENTORY)
+    assert rc == 0 and sum(s.get("changed", 0) for s in doc["stats"].values()) == 0
