@@ -123,4 +123,7 @@ class GpuaasModule(AnsibleModule):
                 self.fail_from(error)
             self.fail_json(msg="%s: %s" % (type(error).__name__, error), exception=tb)
         if result is not None:
+            # warnings go through warn(): exit_json(warnings=...) is deprecated in ansible-core
+            for w in result.pop("warnings", None) or []:
+                self.warn(w)
             self.exit_json(**result)

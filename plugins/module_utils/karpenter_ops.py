@@ -131,8 +131,11 @@ def run_nodepool(client, params, check_mode=False):
         saved_text = live_saved if (live_saved and kp.saved_budgets(live) == wanted) else \
             json.dumps(wanted, sort_keys=True, separators=(",", ":"))
         desired["metadata"].setdefault("annotations", {})[kp.SAVED_BUDGETS_ANNOTATION] = saved_text
-        warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
-                        "and take effect on resume" % name)
+        extra["paused"] = True
+        extra["saved_budgets"] = wanted
+        if kp.saved_budgets(live) != wanted:
+            warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
+                            "and take effect on resume" % name)
     wait = None
     if params.get("wait"):
         wait = engine.WaitSpec(lambda o: o is not None and kp.condition_status(o, "Ready") == "True",

@@ -248,13 +248,25 @@ changed:
   description: Whether the NodePool was (or, in check mode, would be) created, updated or deleted.
   returned: always
   type: bool
-action:
+operation:
   description:
     - What happened to the NodePool, one of C(created), C(updated), C(unchanged), C(deleted), C(absent).
-    - Also in C(results[0].action) (Ansible's json callback shows the task's action under this key).
+    - Also in C(results[0].action) (Ansible itself sets a task result's C(action) to the module name).
   returned: always
   type: str
   sample: created
+paused:
+  description:
+    - True when the pool's voluntary disruption is paused by M(gpuaas.orchestration.karpenter_disruption).
+      Its budgets in force stay as the pause set them; the budgets given to this module are saved
+      and take effect on resume (a warning says so when they differ from the saved ones).
+  returned: when the pool is paused and I(disruption.budgets) is given
+  type: bool
+saved_budgets:
+  description: The budgets that resume will restore (see RV(paused)).
+  returned: when the pool is paused and I(disruption.budgets) is given
+  type: list
+  elements: dict
 resource:
   description: The NodePool as the API server returned it (the dry-run result in check mode).
   returned: when I(state=present)

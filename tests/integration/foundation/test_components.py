@@ -97,9 +97,15 @@ def test_job_stays_suspended_until_kueue_admits_it(dyn, queue):
 def test_pending_workload_position_from_visibility_api(dyn, api_client, queue):
     ns = queue["namespace"]
     jobs = dyn.resources.get(api_version="batch/v1", kind="Job")
-    for name in ("running", "waiting-1", "waiting-2"):
+    # One Job at a time, each only after the previous one has its Workload (and the first is
+    # admitted): Kueue orders pending Workloads by their own creation time, and a Kueue that is
+    # still catching up would create them in any order.
+    jobs.create(namespace=ns, body=gpu_job("running", ns, 8))
+    wait_until("the first Job admitted", lambda: has_condition(workload_of(dyn, ns, "running"), "Admitted"))
+    for name in ("waiting-1", "waiting-2"):
         jobs.create(namespace=ns, body=gpu_job(name, ns, 8))
-        time.sleep(0.3)  # distinct creation order -> deterministic queue positions
+        wait_until("the Workload of " + name, lambda n=name: workload_of(dyn, ns, n))
+        time.sleep(1.1)  # creationTimestamp has one-second resolution: no tie between the two
 
     def pending():
         raw = api_client.call_api(
