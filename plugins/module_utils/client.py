@@ -42,6 +42,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import threading
 import time
 import traceback
 
@@ -175,6 +176,8 @@ class Client(object):
         self.request_timeout = request_timeout
         self.warnings = []
         self.calls = 0
+        # node_drain sends evictions from a thread pool: count under a lock
+        self._calls_lock = threading.Lock()
 
     # -- low level -------------------------------------------------------
     def request(self, method, path, query=None, body=None, content_type=None, action=None, obj=None,
@@ -233,7 +236,8 @@ class Client(object):
                 pairs.append((k, v))
             if pairs:
                 url += "?" + urlencode(pairs)
-        self.calls += 1
+        with self._calls_lock:
+            self.calls += 1
         try:
             resp = self.api_client.call_api(
                 url, method, header_params=headers, body=body,
