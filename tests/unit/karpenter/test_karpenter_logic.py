@@ -291,3 +291,39 @@ def test_gpu_limit_problem():
     text = k.gpu_limit_problem(pool, claims, nodes, 1, 4)                   # 1 + 4 + 4 = 9
     assert text.startswith("count:") and "limit 8" in text and "gp" in text
     assert k.gpu_limit_problem({"metadata": {"name": "x"}, "spec": {}}, claims, nodes, 5, 8) is None
+
+
+def test_gpu_limit_counts_nodeclaims_not_launched_yet():
+    pool = {"metadata": {"name": "gp"}, "spec": {"limits": {"nvidia.com/gpu": "8"}}}
+    # created a moment ago by an earlier run: no node, no status; its GPUs still count
+    by_requirement = {"metadata": {"name": "a"}, "spec": {"requirements": [
+        {"key": k.GPU_COUNT_LABEL, "operator": "In", "values": ["4"]}]}}
+    by_request = {"metadata": {"name": "b"}, "spec": {"resources": {"requests": {"nvidia.com/gpu": "2"}}}}
+    unknown = {"metadata": {"name": "c"}, "spec": {}}
+    assert k.gpu_limit_problem(pool, [by_requirement, by_request], {}, 1, 2) is None      # 4 + 2 + 2 = 8
+    assert k.gpu_limit_problem(pool, [by_requirement, by_request], {}, 1, 3) is not None  # 4 + 2 + 3 = 9
+    # one of unknown size counts as the shape being added
+    assert k.gpu_limit_problem(pool, [unknown], {}, 1, 4) is None                         # 4 + 4 = 8
+    assert k.gpu_limit_problem(pool, [unknown], {}, 2, 4) is not None                     # 4 + 8 = 12
+
+
+def test_scale_down_remove_by_node_name_and_unknown_names():
+    claims = [claim("a", "na"), claim("b", "nb")]
+    pods = {"na": [], "nb": [pod("keep", {k.DO_NOT_DISRUPT: "true"})]}
+    victims, _kept = k.plan_scale_down(claims, pods, 1, preferred=["na"])    # a node's name
+    assert [v["metadata"]["name"] for v in victims] == ["a"]
+    with pytest.raises(k.KarpenterInputError) as exc:                         # protected, named by node
+        k.plan_scale_down(claims, pods, 1, preferred=["nb"])
+    assert "NodeClaim b" in str(exc.value) and "ns/keep" in str(exc.value)
+    with pytest.raises(k.KarpenterInputError) as exc:                         # no such NodeClaim or node
+        k.plan_scale_down(claims, pods, 1, preferred=["zz"])
+    assert "remove: zz" in str(exc.value) and "a, b" in str(exc.value)
+
+
+def test_saved_budgets_annotation_must_be_a_list():
+    pool = {"metadata": {"name": "gp", "annotations": {k.SAVED_BUDGETS_ANNOTATION: "{not json"}}}
+    with pytest.raises(Exception) as exc:
+        k.saved_budgets(pool)
+    assert "gp" in str(exc.value) and k.SAVED_BUDGETS_ANNOTATION in str(exc.value)
+    pool["metadata"]["annotations"][k.SAVED_BUDGETS_ANNOTATION] = '[{"nodes":"10%"}]'
+    assert k.saved_budgets(pool) == [{"nodes": "10%"}]
