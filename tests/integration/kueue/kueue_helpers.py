@@ -39,6 +39,22 @@ class Kq:
         obj = self.get(kind, name, namespace)
         return obj and obj["metadata"]["resourceVersion"]
 
+    def settled_rvs(self, refs, quiet=1.5, timeout=20):
+        """resourceVersions of ``refs`` ([(kind, name, namespace)]) once Kueue's own status updates
+        of them have stopped (unchanged for ``quiet`` seconds), so that comparing them later
+        shows what *we* wrote, not a controller catching up."""
+        deadline = time.time() + timeout
+        last = [self.rv(*ref) for ref in refs]
+        stable_since = time.time()
+        while time.time() < deadline:
+            time.sleep(0.3)
+            now = [self.rv(*ref) for ref in refs]
+            if now != last:
+                last, stable_since = now, time.time()
+            elif time.time() - stable_since >= quiet:
+                return now
+        raise AssertionError("resourceVersions of %s kept changing for %ss" % (refs, timeout))
+
     def written_state(self, kind, name, namespace=None):
         """What a write would change (generation, spec, labels, field ownership) - unlike the
         resourceVersion, not moved by the controller's status updates of busy queues."""

@@ -138,6 +138,7 @@ def test_lifecycle_of_every_kind(batch, namespace, kq, sfx):
         assert live is not None and live["metadata"]["resourceVersion"] != s["rv"], s["kind"]
         # the check-mode delete wrote nothing after the update
         assert live["metadata"]["generation"] == updated["resource"]["metadata"].get("generation", 1), s["kind"]
+        assert not live["metadata"].get("deletionTimestamp"), s["kind"]
         assert s["check"](live), (s["kind"], live)
 
     # phase 4: delete (waiting until gone); a second delete of some kinds reports nothing to do;
@@ -170,7 +171,7 @@ def test_quantities_compare_numerically_and_resources_follow_covered_order(ansib
     assert r["changed"]
     live = kq.get("ClusterQueue", cq)
     assert [x["name"] for x in live["spec"]["resourceGroups"][0]["flavors"][0]["resources"]] == ["cpu", "memory"]
-    rv = live["metadata"]["resourceVersion"]
+    rv = kq.settled_rvs([("ClusterQueue", cq)])[0]
     r = ansible.module("kueue_cluster_queue", args("1.5", "1024Mi"))
     assert not r["changed"] and kq.rv("ClusterQueue", cq) == rv
 

@@ -46,13 +46,14 @@ def test_many_objects_one_list_per_kind(cluster, kq, sfx):
 
     result = engine.run(client, its)
     assert result["summary"]["created"] == 5 and len(result["diff"]) == 5
-    rvs = [kq.rv(it.kind.kind, it.name) for it in its]
+    refs = [(it.kind.kind, it.name) for it in its]
+    rvs = kq.settled_rvs(refs)       # after Kueue's own first status updates of the new queues
 
     calls = client.calls
     result = engine.run(client, items(sfx))
     assert not result["changed"] and result["summary"]["unchanged"] == 5
     assert client.calls - calls == 2              # two LISTs, no write
-    assert rvs == [kq.rv(it.kind.kind, it.name) for it in its]
+    assert rvs == [kq.rv(*ref) for ref in refs]
 
     # a change to one object writes that object only
     calls = client.calls

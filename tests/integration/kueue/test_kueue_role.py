@@ -41,14 +41,15 @@ def test_queue_plan(ansible, kq, sfx, namespace):
     assert changed_objects(doc) == 5
     assert kq.cond(kq.get("ClusterQueue", cq), "Active")
     assert kq.cond(kq.get("LocalQueue", "train", namespace), "Active")
-    rvs = [kq.rv("ClusterQueue", cq), kq.rv("LocalQueue", "train", namespace), kq.rv("ResourceFlavor", flavor)]
+    refs = [("ClusterQueue", cq), ("LocalQueue", "train", namespace), ("ResourceFlavor", flavor)]
+    rvs = kq.settled_rvs(refs)
 
     rc, doc = ansible.playbook(PLAYBOOK, extra_vars=plan)
     assert changed_count(doc) == 0
     assert plan_result(doc)["summary"]["unchanged"] == 5
     rc, doc = ansible.playbook(PLAYBOOK, extra_vars=plan, check=True)
     assert changed_count(doc) == 0
-    assert rvs == [kq.rv("ClusterQueue", cq), kq.rv("LocalQueue", "train", namespace), kq.rv("ResourceFlavor", flavor)]
+    assert rvs == [kq.rv(*ref) for ref in refs]
 
     # check mode with a LocalQueue in a namespace an earlier task would create: "would be created"
     later = dict(plan, kueue_queues_local_queues=plan["kueue_queues_local_queues"] + [

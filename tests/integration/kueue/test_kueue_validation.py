@@ -117,7 +117,7 @@ def test_immutable_fields_refused_before_write(ansible, kq, sfx, namespace):
     for cq in (cq_a, cq_b):
         ansible.module("kueue_cluster_queue", {"name": cq})
     ansible.module("kueue_local_queue", {"name": "lq", "namespace": namespace, "cluster_queue": cq_a})
-    rv = kq.rv("LocalQueue", "lq", namespace)
+    rv = kq.settled_rvs([("LocalQueue", "lq", namespace)])[0]
     for check in (True, False):
         r = ansible.module("kueue_local_queue", {"name": "lq", "namespace": namespace, "cluster_queue": cq_b},
                            check=check, fail_ok=True)
@@ -130,7 +130,7 @@ def test_immutable_fields_refused_before_write(ansible, kq, sfx, namespace):
     rf = kq.track("ResourceFlavor", "imrf-" + sfx)
     base = {"name": rf, "node_labels": {"gpuaas.io/pool": "train-a100"}, "topology_name": topo}
     ansible.module("kueue_resource_flavor", base)
-    rv = kq.rv("ResourceFlavor", rf)
+    rv = kq.settled_rvs([("ResourceFlavor", rf)])[0]
     r = ansible.module("kueue_resource_flavor", dict(base, topology_name="other-" + sfx), fail_ok=True)
     assert r.get("failed") and "spec.topologyName: is immutable" in r["msg"], r["msg"]
     r = ansible.module("kueue_resource_flavor", dict(base, node_labels={"gpuaas.io/pool": "infer-l4"}), fail_ok=True)
