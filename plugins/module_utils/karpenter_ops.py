@@ -247,6 +247,17 @@ def run_capacity(client, params, check_mode=False, diff=False):
             return {"changed": False, "created": [], "deleted": [], "count": 0, "nodeclaims": [], "nodes": [],
                     "blocked": {}, "timings": _timings(start),
                     "warnings": ["NodePool %s does not exist: no NodeClaims to remove" % pool_name]}
+        if check_mode:
+            # An earlier task of the same play (not run for real in check mode) may create the
+            # pool: say what would be created instead of failing the whole dry run.
+            would = ["%s-%s-<new %d>" % (pool_name, group, i + 1) for i in range(count)]
+            out = {"changed": True, "created": would, "deleted": [], "count": count, "nodeclaims": [], "nodes": [],
+                   "blocked": {}, "timings": _timings(start),
+                   "warnings": ["NodePool %s does not exist (yet): %d NodeClaim(s) would be created once it does "
+                                "(not validated by the API server, GPU limit not checked)" % (pool_name, count)]}
+            if diff:
+                out["diff"] = {"before": {"nodeclaims": []}, "after": {"nodeclaims": would}}
+            return out
         raise GpuaasError("nodepool: NodePool %s does not exist" % pool_name)
     warnings = []
     template = None
@@ -363,6 +374,16 @@ def run_disruption(client, params, check_mode=False, diff=False):
         while True:
             attempt += 1
             live = client.get(NODEPOOL, name)
+            if live is None and check_mode:
+                # as in karpenter_capacity: an earlier task of the play may create the pool
+                out = {"changed": action == "pause", "nodepool": name,
+                       "budgets": budgets if action == "pause" else None, "paused": action == "pause",
+                       "saved_budgets": None, "restored_budgets": None, "timings": _timings(start),
+                       "warnings": ["NodePool %s does not exist (yet): %s" % (
+                           name, "it would be paused once it does" if action == "pause" else "nothing to resume")]}
+                if diff:
+                    out["diff"] = {"before": {}, "after": {"budgets": budgets} if action == "pause" else {}}
+                return out
             if live is None:
                 raise GpuaasError("nodepool: NodePool %s does not exist" % name)
             if action == "pause":

@@ -31,10 +31,15 @@ description:
   - The shape must be allowed by the NodePool's own requirements (checked before any write).
   - NodeClaims made by hand bypass Karpenter's limit check, so the module checks the pool's
     C(nvidia.com/gpu) limit itself when the GPUs per node are known (I(gpu_count), or the instance
-    types file or catalog) and refuses to pass it unless I(force=true).
+    types file or catalog, else learned from live nodes of those instance types) and refuses to pass
+    it unless I(force=true).
+  - In check mode, a NodePool that does not exist yet (an earlier task of the play would create it)
+    is not an error - the result says how many NodeClaims would be created, with a warning.
 options:
   nodepool:
-    description: Name of the NodePool the capacity belongs to. It must exist.
+    description:
+      - Name of the NodePool the capacity belongs to. It must exist (except in check mode, see above;
+        and with I(count=0), where a missing pool means there is nothing to remove).
     type: str
     required: true
   name:

@@ -24,6 +24,8 @@ description:
     nodes I(nodes), which Karpenter honours for voluntary disruption of those nodes.
   - Writes are JSON merge patches carrying the read C(resourceVersion), so a concurrent change of the
     NodePool is never overwritten; check mode sends them with server-side dry run.
+  - In check mode, C(pause) of a NodePool that does not exist yet (an earlier task of the play would
+    create it) reports what it would do, with a warning, instead of failing.
 options:
   action:
     description: What to do.
