@@ -38,6 +38,18 @@ def cleanup(dyn):
         if c["metadata"].get("labels", {}).get("karpenter.sh/nodepool") == "training-a100":
             _delete(claims, c["metadata"]["name"])
     _delete(dyn.resources.get(api_version="karpenter.sh/v1", kind="NodePool"), "training-a100")
+    # the namespace too, so that every run starts from a cluster that has none of the plan
+    namespaces = dyn.resources.get(api_version="v1", kind="Namespace")
+    _delete(namespaces, NS)
+
+    def ns_gone():
+        try:
+            namespaces.get(name=NS)
+            return False
+        except Exception:  # noqa: BLE001 - NotFound
+            return True
+
+    wait_until("namespace %s gone" % NS, ns_gone, 90, 1)
 
     def gone():
         return not [c for c in claims.get().to_dict()["items"]
@@ -90,6 +102,8 @@ def test_site_plan_provisions_admits_and_reruns_with_zero_changes(ansible, dyn, 
     assert not _exists(dyn, "kueue.x-k8s.io/v1beta2", "ClusterQueue", "training")
     assert not _exists(dyn, "kueue.x-k8s.io/v1beta2", "ResourceFlavor", "training-a100")
     assert not _exists(dyn, "batch/v1", "Job", "llm-finetune", NS)
+    assert not _exists(dyn, "v1", "Namespace", NS)
+    assert any(t.startswith("Would submit the training job") for t in changed_tasks(dry)), changed_tasks(dry)
 
     rc, first = ansible.playbook(PLAYBOOK)
     assert rc == 0
