@@ -31,8 +31,9 @@ wait=None, delete_wait=None, field_manager=None, preserve=None)``
     ``validate()`` -> list of errors (pure); ``precheck(live)`` -> list of errors, where ``live``
     is the live object or None. ``preserve``: paths (tuples of keys) that, when the desired object
     leaves them out, keep their live value instead of being dropped by server-side apply (an
-    option the user did not give means "leave it as it is", not "remove it"). Errors are ``errors.ValidationError``/``SafetyError``; when a run
-    has several items, each error is tagged with its object (``ClusterQueue/a: spec...``).
+    option the user did not give means "leave it as it is", not "remove it").
+    Errors are ``errors.ValidationError``/``SafetyError``; when a run has several items, each
+    error is tagged with its object (``ClusterQueue/a: spec...``).
 ``WaitSpec(predicate, what, timeout=60, interval=1.0, describe=None)``
 ``run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER,
 tolerate_missing_namespace=False) -> dict``
@@ -46,7 +47,8 @@ tolerate_missing_namespace=False) -> dict``
     objects labelled for ``plan`` (``run(..., labels={PLAN_LABEL: plan})``) that ``keep`` lacks.
 Pure helpers: ``prune_none(obj)``, ``clean_for_diff(obj)``, ``is_subset(desired, live)``,
 ``dropped_owned_fields(desired, live, manager)``, ``needs_apply(desired, live, manager)``,
-``same_content(a, b)``, ``carry_over(desired, live, paths)``, ``with_managed_labels(obj, labels)``, ``kind_items_read_plan(items)``,
+``same_content(a, b)``, ``carry_over(desired, live, paths)``, ``with_managed_labels(obj, labels)``,
+``kind_items_read_plan(items)``,
 ``status_is_current(obj)``, ``satisfied_in_hand(wait_spec, obj)``, ``missing_namespace(api_error, item)``.
 ``wait_many(client, [(item, result_entry)])``: the polling of present items' waits (see above).
 """

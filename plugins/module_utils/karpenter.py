@@ -601,6 +601,11 @@ def is_paused(nodepool):
     return SAVED_BUDGETS_ANNOTATION in ((nodepool.get("metadata") or {}).get("annotations") or {})
 
 
+def saved_budgets_text(budgets):
+    """The value of the saved-budgets annotation for ``budgets`` (compact, stable key order)."""
+    return json.dumps(budgets, sort_keys=True, separators=(",", ":"))
+
+
 def saved_budgets(nodepool):
     raw = ((nodepool.get("metadata") or {}).get("annotations") or {}).get(SAVED_BUDGETS_ANNOTATION)
     if raw is None:
@@ -626,7 +631,7 @@ def pause_budgets(nodepool, budgets, now=None, reason=None):
     current = live_budgets(nodepool)
     already = is_paused(nodepool)
     if not already:
-        annotations[SAVED_BUDGETS_ANNOTATION] = json.dumps(current, sort_keys=True, separators=(",", ":"))
+        annotations[SAVED_BUDGETS_ANNOTATION] = saved_budgets_text(current)
         annotations[PAUSED_AT_ANNOTATION] = (now or datetime.datetime.now(datetime.timezone.utc)).strftime(
             "%Y-%m-%dT%H:%M:%SZ")
         if reason:
@@ -773,6 +778,12 @@ def render_nodeclaim(nodepool, group, shape, labels=None, protect=True):
     return {"apiVersion": API_VERSION, "kind": "NodeClaim", "metadata": metadata, "spec": spec}
 
 
+def allocatable_gpus(obj):
+    """``nvidia.com/gpu`` in a Node's or NodeClaim's ``status.allocatable`` as a number, None when
+    the object (or the resource) is not there."""
+    return quantity_value((((obj or {}).get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE))
+
+
 def _promised_gpus(claim, default):
     """GPUs a NodeClaim that has not launched yet will bring: its resource request, else its
     ``nvidia.com/gpu.count`` requirement, else ``default`` (the shape being added)."""
@@ -802,12 +813,12 @@ def gpu_limit_problem(nodepool, claims, nodes_by_name, adding, gpus_per_node):
         if (claim.get("metadata") or {}).get("deletionTimestamp"):
             continue
         node = nodes_by_name.get((claim.get("status") or {}).get("nodeName"))
-        value = ((node or {}).get("status") or {}).get("allocatable", {}).get(GPU_RESOURCE) if node else None
+        value = allocatable_gpus(node)
         if value is None:
-            value = ((claim.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)
+            value = allocatable_gpus(claim)
         if value is None:
-            value = _promised_gpus(claim, gpus_per_node)
-        used += quantity_value(value) or 0
+            value = quantity_value(_promised_gpus(claim, gpus_per_node))
+        used += value or 0
     wanted = adding * gpus_per_node
     if used + wanted > limit:
         return ("count: %d more NodeClaims of %d GPUs need %d GPUs but NodePool %s has %g of its "
@@ -926,8 +937,7 @@ def pool_summary(nodepool, nodes, nodeclaims, now=None):
     gpu_cap = sum(quantity_value(((n.get("status") or {}).get("capacity") or {}).get(GPU_RESOURCE) or
                                  ((n.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)) or 0
                   for n in pool_nodes)
-    gpu_alloc = sum(quantity_value(((n.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)) or 0
-                    for n in pool_nodes)
+    gpu_alloc = sum(allocatable_gpus(n) or 0 for n in pool_nodes)
     resources = status.get("resources") or {}
     limits = {}
     for res, limit in (spec.get("limits") or {}).items():

@@ -127,13 +127,13 @@ def run_nodepool(client, params, check_mode=False):
         # Always send the saved budgets, even when they already match: once this field manager
         # has applied the annotation, leaving it out would make server-side apply delete it, and
         # the pool would stay paused with nothing for resume to restore.
+        saved = kp.saved_budgets(live)
         live_saved = ((live.get("metadata") or {}).get("annotations") or {}).get(kp.SAVED_BUDGETS_ANNOTATION)
-        saved_text = live_saved if (live_saved and kp.saved_budgets(live) == wanted) else \
-            json.dumps(wanted, sort_keys=True, separators=(",", ":"))
+        saved_text = live_saved if saved == wanted else kp.saved_budgets_text(wanted)
         desired["metadata"].setdefault("annotations", {})[kp.SAVED_BUDGETS_ANNOTATION] = saved_text
         extra["paused"] = True
         extra["saved_budgets"] = wanted
-        if kp.saved_budgets(live) != wanted:
+        if saved != wanted:
             warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
                             "and take effect on resume" % name)
     wait = None
@@ -199,9 +199,18 @@ def _gpus_of_instance_types(client, instance_types):
     selector = "%s in (%s)" % (kp.INSTANCE_TYPE_LABEL, ",".join(instance_types))
     best = 0
     for node in client.list(NODE, label_selector=selector):
-        value = kp.quantity_value(((node.get("status") or {}).get("allocatable") or {}).get(kp.GPU_RESOURCE))
-        best = max(best, int(value or 0))
+        best = max(best, int(kp.allocatable_gpus(node) or 0))
     return best
+
+
+def _capacity_result(changed, created, deleted, count, summaries, blocked, start, warnings):
+    """The karpenter_capacity result (``summaries``: kp.nodeclaim_summary of the group's NodeClaims)."""
+    out = {"changed": changed, "created": created, "deleted": deleted, "count": count,
+           "nodeclaims": summaries, "nodes": [s["node"] for s in summaries if s["node"]],
+           "blocked": blocked, "timings": _timings(start)}
+    if warnings:
+        out["warnings"] = warnings
+    return out
 
 
 def _group_claims(client, pool, group):
@@ -221,8 +230,8 @@ def _claim_ready(claim, node, want_gpus):
     """Initialized, with the GPUs the NodeClaim promised (or any, for a GPU shape) allocatable."""
     if kp.condition_status(claim, "Initialized") != "True" or node is None:
         return False
-    have = kp.quantity_value(((node.get("status") or {}).get("allocatable") or {}).get(kp.GPU_RESOURCE)) or 0
-    promised = kp.quantity_value(((claim.get("status") or {}).get("allocatable") or {}).get(kp.GPU_RESOURCE)) or 0
+    have = kp.allocatable_gpus(node) or 0
+    promised = kp.allocatable_gpus(claim) or 0
     if have < promised:
         return False
     return have > 0 if want_gpus else True
@@ -244,17 +253,16 @@ def run_capacity(client, params, check_mode=False, diff=False):
     if pool is None:
         if count == 0:
             # nothing to scale down: a pool that is gone has no NodeClaims (state absent, run twice)
-            return {"changed": False, "created": [], "deleted": [], "count": 0, "nodeclaims": [], "nodes": [],
-                    "blocked": {}, "timings": _timings(start),
-                    "warnings": ["NodePool %s does not exist: no NodeClaims to remove" % pool_name]}
+            return _capacity_result(False, [], [], 0, [], {}, start,
+                                    ["NodePool %s does not exist: no NodeClaims to remove" % pool_name])
         if check_mode:
             # An earlier task of the same play (not run for real in check mode) may create the
             # pool: say what would be created instead of failing the whole dry run.
             would = ["%s-%s-<new %d>" % (pool_name, group, i + 1) for i in range(count)]
-            out = {"changed": True, "created": would, "deleted": [], "count": count, "nodeclaims": [], "nodes": [],
-                   "blocked": {}, "timings": _timings(start),
-                   "warnings": ["NodePool %s does not exist (yet): %d NodeClaim(s) would be created once it does "
-                                "(not validated by the API server, GPU limit not checked)" % (pool_name, count)]}
+            out = _capacity_result(True, would, [], count, [], {}, start,
+                                   ["NodePool %s does not exist (yet): %d NodeClaim(s) would be created once it "
+                                    "does (not validated by the API server, GPU limit not checked)"
+                                    % (pool_name, count)])
             if diff:
                 out["diff"] = {"before": {"nodeclaims": []}, "after": {"nodeclaims": would}}
             return out
@@ -338,11 +346,7 @@ def run_capacity(client, params, check_mode=False, diff=False):
     claims, _everything, node_map = snapshot()
     summaries = [kp.nodeclaim_summary(c, node_map.get((c.get("status") or {}).get("nodeName"))) for c in claims]
     summaries.sort(key=lambda s: s["name"])
-    out = {"changed": changed, "created": created, "deleted": deleted, "count": count,
-           "nodeclaims": summaries, "nodes": [s["node"] for s in summaries if s["node"]],
-           "blocked": blocked, "timings": _timings(start)}
-    if warnings:
-        out["warnings"] = warnings
+    out = _capacity_result(changed, created, deleted, count, summaries, blocked, start, warnings)
     if diff:
         out["diff"] = {"before": {"nodeclaims": sorted(c["metadata"]["name"] for c in current)},
                        "after": {"nodeclaims": sorted([c["metadata"]["name"] for c in current

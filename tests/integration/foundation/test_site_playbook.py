@@ -23,6 +23,15 @@ def _delete(res, name, namespace=None):
         pass
 
 
+def _exists(dyn, api, kind, name, namespace=None):
+    try:
+        res = dyn.resources.get(api_version=api, kind=kind)
+        (res.get(name=name, namespace=namespace) if namespace else res.get(name=name))
+        return True
+    except Exception:  # noqa: BLE001 - NotFound
+        return False
+
+
 def cleanup(dyn):
     kueue = "kueue.x-k8s.io/v1beta2"
     jobs = dyn.resources.get(api_version="batch/v1", kind="Job")
@@ -39,17 +48,8 @@ def cleanup(dyn):
             _delete(claims, c["metadata"]["name"])
     _delete(dyn.resources.get(api_version="karpenter.sh/v1", kind="NodePool"), "training-a100")
     # the namespace too, so that every run starts from a cluster that has none of the plan
-    namespaces = dyn.resources.get(api_version="v1", kind="Namespace")
-    _delete(namespaces, NS)
-
-    def ns_gone():
-        try:
-            namespaces.get(name=NS)
-            return False
-        except Exception:  # noqa: BLE001 - NotFound
-            return True
-
-    wait_until("namespace %s gone" % NS, ns_gone, 90, 1)
+    _delete(dyn.resources.get(api_version="v1", kind="Namespace"), NS)
+    wait_until("namespace %s gone" % NS, lambda: not _exists(dyn, "v1", "Namespace", NS), 90, 1)
 
     def gone():
         return not [c for c in claims.get().to_dict()["items"]
@@ -81,15 +81,6 @@ def managed_versions(dyn):
 def changed_tasks(doc):
     return [t["task"]["name"] for p in doc["plays"] for t in p["tasks"]
             for h in t["hosts"].values() if h.get("changed")]
-
-
-def _exists(dyn, api, kind, name, namespace=None):
-    try:
-        res = dyn.resources.get(api_version=api, kind=kind)
-        (res.get(name=name, namespace=namespace) if namespace else res.get(name=name))
-        return True
-    except Exception:  # noqa: BLE001 - NotFound
-        return False
 
 
 def test_site_plan_provisions_admits_and_reruns_with_zero_changes(ansible, dyn, clean_demo):
