@@ -123,8 +123,8 @@ import json
 import sys
 
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue_plan
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import get_client
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import plan as kueue_plan
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import get_client
 
 plan = json.load(open(sys.argv[2]))
 client = get_client({"kubeconfig": sys.argv[3], "context": sys.argv[4]})

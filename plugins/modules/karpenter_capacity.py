@@ -228,8 +228,8 @@ timings:
   type: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter_ops import LazyClient, run_capacity
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.ops import LazyClient, run_capacity
 
 
 def argument_spec():

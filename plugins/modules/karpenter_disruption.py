@@ -151,8 +151,8 @@ timings:
   type: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter_ops import LazyClient, run_disruption
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.ops import LazyClient, run_disruption
 
 
 def argument_spec():

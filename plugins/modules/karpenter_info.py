@@ -106,8 +106,8 @@ nodeclaims:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter_ops import LazyClient, run_info
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.ops import LazyClient, run_info
 
 
 def argument_spec():

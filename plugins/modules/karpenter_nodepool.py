@@ -295,8 +295,8 @@ diff:
   type: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter_ops import LazyClient, run_nodepool
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.ops import LazyClient, run_nodepool
 
 TAINT_OPTIONS = dict(
     key=dict(type="str", required=True, no_log=False),

@@ -108,12 +108,12 @@ errors:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import (
     COHORT,
     render_cohort,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue_runner import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
     COMMON_OPTIONS,
     FAIR_SHARING_SPEC,
     RESOURCE_GROUPS_SPEC,

@@ -128,12 +128,12 @@ timings:
   type: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ErrorCollector, ValidationError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import CLUSTER_QUEUE, LOCAL_QUEUE
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector, ValidationError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import CLUSTER_QUEUE, LOCAL_QUEUE
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import (
     condition_predicate,
     describe_conditions,
 )

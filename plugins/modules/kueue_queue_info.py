@@ -124,8 +124,8 @@ visibility_error:
   type: str
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
 
 
 def body(m):

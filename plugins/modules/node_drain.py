@@ -311,14 +311,14 @@ eviction_requests:
 
 import time
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.drain_runner import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain_runner import (
     DrainOptions,
     run_cordon,
     run_drain,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ValidationError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.node_ops import select_nodes
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ValidationError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import select_nodes
 
 
 def argument_spec():

@@ -169,12 +169,12 @@ diff:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.common import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.node_ops import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import (
     apply_taints,
     select_nodes,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.taints import validate_taints
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints import validate_taints
 
 
 def argument_spec():

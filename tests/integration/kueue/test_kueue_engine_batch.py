@@ -2,10 +2,10 @@
 writes nothing, a rerun makes no write at all, one invalid object stops every write."""
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue as k
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import get_client
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ErrorList
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import get_client
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorList
 
 
 def items(sfx, quota=4, bad=False):

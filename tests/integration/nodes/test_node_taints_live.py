@@ -91,9 +91,9 @@ def test_bad_taints_rejected_before_any_write(ansible, core_v1, fake_nodes):
 def test_concurrent_change_is_not_overwritten(cluster, core_v1, fake_nodes):
     """A node changed by someone else between our read and our write: the resourceVersion
     precondition makes the API refuse our patch (409), we read again and keep their change."""
-    from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import get_client
-    from ansible_collections.gpuaas.orchestration.plugins.module_utils.node_ops import apply_taints, select_nodes
-    from ansible_collections.gpuaas.orchestration.plugins.module_utils.taints import validate_taints
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import get_client
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import apply_taints, select_nodes
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints import validate_taints
 
     (a,) = fake_nodes.create(1)
     client = get_client({"kubeconfig": cluster.kubeconfig, "context": cluster.context})

@@ -1,7 +1,7 @@
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import KINDS
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import WaitTimeout, SafetyError, ApiError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import WaitTimeout, SafetyError, ApiError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import (
     wait_for, describe_conditions, is_condition_true,
 )
 
@@ -104,7 +104,7 @@ def test_error_messages():
 
 
 def test_client_retry_policy():
-    from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import Client
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import Client
     d = Client._retry_delay
     assert d(ApiError("get", 503, "ServiceUnavailable", "x"), 0) == 0.5
     assert d(ApiError("get", 429, "TooManyRequests", "x", body={"details": {"retryAfterSeconds": 2}}), 0) == 2.0
@@ -122,7 +122,7 @@ def _active(gen=2, observed=2, status="True"):
 
 
 def test_satisfied_in_hand():
-    from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import condition_predicate
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import condition_predicate
     spec = engine.WaitSpec(condition_predicate("Active"), "Active")
     assert engine.satisfied_in_hand(spec, _active())
     assert not engine.satisfied_in_hand(spec, _active(status="False"))

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.quantity import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import (
     add_quantities, compare_quantities, format_quantity, is_quantity, parse_quantity,
     quantities_equal, quantity_problem,
 )

@@ -1,9 +1,9 @@
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ErrorCollector, ErrorList, ValidationError,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import validate as v
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 
 
 def collect(fn, *args, **kw):

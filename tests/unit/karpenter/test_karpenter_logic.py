@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import karpenter as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter import logic as k
 
 UTC = datetime.timezone.utc
 

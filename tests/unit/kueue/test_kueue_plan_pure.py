@@ -2,9 +2,9 @@
 quota comparison that decides whether Workloads must be read at all."""
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue as k
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue_plan as kp
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import SafetyError, ValidationError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import plan as kp
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import SafetyError, ValidationError
 
 
 def cq(name, flavors, cohort=None):

@@ -1,7 +1,7 @@
 """Rendering and validation of Kueue objects (pure)."""
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
 
 
 def fields(errors):
@@ -40,7 +40,7 @@ def test_render_resource_groups_orders_and_derives_covered():
 def cq(groups, **extra):
     p = {"name": "q", "resource_groups": groups}
     p.update(extra)
-    from ansible_collections.gpuaas.orchestration.plugins.module_utils.engine import prune_none
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.engine import prune_none
     return prune_none(k.render_cluster_queue(p))
 
 

@@ -1,5 +1,5 @@
 """Safety decisions and info summaries from Kueue objects (pure; objects shaped as the API returns them)."""
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
 
 
 def wl(name, ns="t", cq=None, queue="lq", flavor="f", cpu="1", reserved=True, finished=False, priority=0,

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import drain as D
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes import drain as D
 
 
 def pod(name, ns="ns", owner=None, phase="Running", volumes=None, annotations=None, labels=None,

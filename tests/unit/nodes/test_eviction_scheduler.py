@@ -7,7 +7,7 @@ PodDisruptionBudget, 429 retries until the deadline, check mode sending each pod
 import threading
 import time
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.drain_runner import DrainOptions, _Evictor
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain_runner import DrainOptions, _Evictor
 
 
 def pod(name, app, ns="ns"):

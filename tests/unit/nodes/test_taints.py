@@ -1,8 +1,8 @@
 """Unit tests of the pure taint arithmetic (plugins/module_utils/taints.py)."""
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import taints as T
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes import taints as T
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ErrorList,
     GpuaasError,
     ValidationError,

@@ -17,8 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ErrorCollector
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.validate import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.validate import (
     check_choice,
     check_taint,
     check_unique,

@@ -71,7 +71,7 @@ except ImportError:
     class ApiException(Exception):  # type: ignore
         pass
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ApiError, GpuaasError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError, GpuaasError
 
 try:
     from urllib.parse import quote, urlencode

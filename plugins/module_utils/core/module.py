@@ -34,14 +34,14 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import (
     AUTH_ARG_SPEC,
     HAS_K8S,
     HAS_K8S_CORE,
     K8S_IMP_ERR,
     get_client,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
     GpuaasError,
 )

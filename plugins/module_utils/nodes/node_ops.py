@@ -22,9 +22,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import KINDS
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ApiError, GpuaasError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.taints import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError, GpuaasError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints import (
     compute_taints,
     for_api,
     for_result,

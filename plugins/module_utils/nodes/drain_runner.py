@@ -31,8 +31,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import KINDS
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.drain import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain import (
     budgets_for_pod,
     controller_of,
     meta,
@@ -46,8 +46,8 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.drain import 
     workload_ref,
     workload_released,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ApiError, GpuaasError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.node_ops import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError, GpuaasError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import (
     set_unschedulable,
     widen_connection_pool,
 )

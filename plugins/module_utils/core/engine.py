@@ -59,15 +59,15 @@ __metaclass__ = type
 import copy
 import time
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import FIELD_MANAGER
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import FIELD_MANAGER
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
     ErrorCollector,
     GpuaasError,
     WaitTimeout,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.quantity import parse_quantity
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import describe_conditions, wait_for
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import parse_quantity
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import describe_conditions, wait_for
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "gpuaas-orchestration"

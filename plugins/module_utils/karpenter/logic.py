@@ -21,7 +21,7 @@ import datetime
 import json
 import re
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import GpuaasError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import GpuaasError
 
 GROUP = "karpenter.sh"
 VERSION = "v1"

@@ -18,17 +18,17 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import karpenter as kp
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import KINDS
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter import logic as kp
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     NOVALUE,
     ApiError,
     GpuaasError,
     SafetyError,
     ValidationError,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import wait_for
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import wait_for
 
 NODEPOOL = KINDS["NodePool"]
 NODECLAIM = KINDS["NodeClaim"]

@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import WaitTimeout
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import WaitTimeout
 
 
 def get_condition(obj, ctype):

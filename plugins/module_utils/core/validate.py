@@ -32,7 +32,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.quantity import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import (
     parse_quantity,
     quantity_problem,
 )

@@ -35,18 +35,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.client import KINDS, Kind
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS, Kind
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
     ErrorCollector,
     SafetyError,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.quantity import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import (
     format_quantity,
     parse_quantity,
     quantity_problem,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import validate as v
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 
 RESOURCE_FLAVOR = KINDS["ResourceFlavor"]
 CLUSTER_QUEUE = KINDS["ClusterQueue"]

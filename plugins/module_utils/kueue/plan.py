@@ -43,17 +43,17 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue as k
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     NOVALUE,
     ErrorCollector,
     ErrorList,
     SafetyError,
     ValidationError,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue_runner import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
     FAIR_SHARING_SPEC,
     RESOURCE_GROUPS_SPEC,
     build_item,

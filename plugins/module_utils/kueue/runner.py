@@ -16,11 +16,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import kueue as k
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.errors import ErrorCollector
-from ansible_collections.gpuaas.orchestration.plugins.module_utils import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.wait import (
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import (
     condition_predicate,
     describe_conditions,
 )
