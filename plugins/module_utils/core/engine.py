@@ -92,9 +92,11 @@ class Item(object):
     """One desired object (state present) or one object to delete (state absent)."""
 
     def __init__(self, kind, obj=None, name=None, namespace=None, state="present", validate=None,
-                 precheck=None, wait=None, delete_wait=None, field_manager=None, preserve=None):
+                 precheck=None, wait=None, delete_wait=None, field_manager=None, preserve=None,
+                 quantity_paths=None):
         self.kind = kind
         self.preserve = [tuple(p) for p in (preserve or [])]
+        self.quantity_paths = [tuple(p) for p in (quantity_paths or [])]
         self.obj = prune_none(copy.deepcopy(obj)) if obj is not None else None
         meta = (self.obj or {}).get("metadata") or {}
         self.name = name or meta.get("name")

@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuaas.orchestration contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the collection knows about one kind, in one place: ``KindDescription``.
+
+Every managed kind has one file under ``kinds/`` that builds one ``KindDescription``. Typed
+modules (``kueue_cluster_queue``), multi-object modules (``kueue_plan``) and the cluster plan are
+built from these descriptions, so an option, a validation rule or a readiness condition exists in
+exactly one place.
+
+Public API
+----------
+``KindDescription(kind, options, render, validate, section=None, rank=100, required_when_present=(),
+immutable=None, safety=None, delete_safety=None, ready=None, preserve=(), quantity_paths=(),
+absent_options=None)``
+    ``kind``                  ``client.Kind`` (API version, plural, scope)
+    ``options``               argument spec of the kind's own options, with ``name`` (and
+                              ``namespace`` for namespaced kinds); without ``state``, ``force``,
+                              ``wait`` and the auth options (``COMMON_OPTIONS`` adds those)
+    ``render(params)``        -> the desired object (pure)
+    ``validate(obj)``         -> ``[ValidationError]`` naming ``spec....`` fields (pure)
+    ``section``, ``rank``     the option name of the kind in a plan (``cluster_queues``) and its
+                              place in dependency order (lower first; deletes go the other way)
+    ``required_when_present`` options that ``state: present`` requires
+    ``immutable(obj, live)``  -> errors for changes the API would refuse (pure)
+    ``safety(obj, live, ctx)`` -> ``SafetyError``s of an update (skipped with ``force``); ``ctx`` is
+                              a ``LiveContext``: lazy, cached LISTs of other kinds
+    ``delete_safety(name, namespace, live, ctx)`` -> ``SafetyError``s of a delete (``force`` skips)
+    ``ready``                 ``(predicate(obj) -> bool, what)``: what ``wait: true`` waits for
+    ``preserve``              paths that keep their live value when the desired object leaves them
+                              out (an option not given means "leave it as it is")
+    ``quantity_paths``        paths (tuples; ``"*"`` matches any key or list index) whose values
+                              compare as Kubernetes quantities; every other value compares exactly
+``.argument_spec(extra=None)``: the options plus ``COMMON_OPTIONS`` (a typed module's spec).
+``.entry_spec()``: the options of one plan entry (the kind's options plus ``labels``,
+    ``annotations`` and ``force``), for ``ArgumentSpecValidator``.
+``.item(params, obj, ctx=None, wait_timeout=None)`` -> ``engine.Item`` with validation, immutable
+    fields, safety (unless ``params["force"]``), readiness, preserve and quantity paths.
+``LiveContext(client)``: ``.list(kind)`` cached per kind (one LIST per kind per run).
+``COMMON_OPTIONS``: ``state``, ``labels``, ``annotations``, ``force``, ``force_conflicts``,
+    ``wait``, ``wait_timeout``.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import describe_conditions
+
+OBJECT_OPTIONS = dict(
+    labels=dict(type="dict"),
+    annotations=dict(type="dict"),
+)
+
+COMMON_OPTIONS = dict(
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    force=dict(type="bool", default=False),
+    force_conflicts=dict(type="bool", default=True),
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=60),
+)
+COMMON_OPTIONS.update(OBJECT_OPTIONS)
+
+
+class LiveContext(object):
+    """Lazily listed live objects of other kinds (safety checks), one LIST per kind, cached."""
+
+    def __init__(self, client):
+        self.client = client
+        self._cache = {}
+
+    def list(self, kind):
+        if kind not in self._cache:
+            self._cache[kind] = self.client.list(kind)
+        return self._cache[kind]
+
+
+def absent_errors(kind, name, namespace):
+    """Validation of what a delete needs: a valid name (and namespace)."""
+    errs = ErrorCollector()
+    v.check_name(errs, "name", name)
+    if kind.namespaced:
+        v.check_name(errs, "namespace", namespace, kind="label")
+    return errs.errors
+
+
+class KindDescription(object):
+    def __init__(self, kind, options, render, validate, section=None, rank=100, required_when_present=(),
+                 immutable=None, safety=None, delete_safety=None, ready=None, preserve=(), quantity_paths=()):
+        self.kind = kind
+        self.options = options
+        self.render = render
+        self.validate = validate
+        self.section = section
+        self.rank = rank
+        self.required_when_present = tuple(required_when_present)
+        self.immutable = immutable
+        self.safety = safety
+        self.delete_safety = delete_safety
+        self.ready = ready
+        self.preserve = tuple(tuple(p) for p in preserve)
+        self.quantity_paths = tuple(tuple(p) for p in quantity_paths)
+
+    def __repr__(self):
+        return "KindDescription(%s)" % self.kind.kind
+
+    def argument_spec(self, extra=None):
+        spec = copy.deepcopy(self.options)
+        spec.update(copy.deepcopy(COMMON_OPTIONS))
+        spec.update(copy.deepcopy(extra or {}))
+        return spec
+
+    def entry_spec(self):
+        spec = copy.deepcopy(self.options)
+        spec.update(copy.deepcopy(OBJECT_OPTIONS))
+        spec["force"] = dict(type="bool")
+        return spec
+
+    def wait_spec(self, timeout):
+        if self.ready is None:
+            return None
+        predicate, what = self.ready
+        return engine.WaitSpec(predicate, what, timeout=timeout or 60, describe=describe_conditions)
+
+    def item(self, params, obj, ctx=None, wait=None, wait_timeout=None):
+        """One engine Item for this kind (``obj`` None with ``state: absent``). ``wait`` defaults
+        to ``params["wait"]``."""
+        state = params.get("state") or "present"
+        force = bool(params.get("force"))
+        name = params.get("name") if obj is None else obj["metadata"]["name"]
+        namespace = params.get("namespace") if obj is None else obj["metadata"].get("namespace")
+        wait = params.get("wait") if wait is None else wait
+        timeout = wait_timeout or params.get("wait_timeout") or 60
+        kind = self.kind
+
+        def validate():
+            if state == "absent":
+                return absent_errors(kind, name, namespace)
+            return self.validate(obj)
+
+        def precheck(live):
+            errors = []
+            if state == "present":
+                if self.immutable is not None and live is not None:
+                    errors.extend(self.immutable(obj, live) or [])
+                if self.safety is not None and not force and live is not None:
+                    errors.extend(self.safety(obj, live, ctx) or [])
+            elif self.delete_safety is not None and not force and live is not None:
+                errors.extend(self.delete_safety(name, namespace, live, ctx) or [])
+            return errors
+
+        return engine.Item(
+            kind, obj, name=name, namespace=namespace, state=state, validate=validate, precheck=precheck,
+            wait=self.wait_spec(timeout) if (wait and state == "present") else None,
+            delete_wait=timeout if (wait and state == "absent") else None,
+            preserve=self.preserve, quantity_paths=self.quantity_paths)
