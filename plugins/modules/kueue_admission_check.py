@@ -124,30 +124,12 @@ errors:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import (
-    ADMISSION_CHECK,
-    render_admission_check,
-)
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
-    COMMON_OPTIONS,
-    run_object_module,
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.admission_check import DESCRIPTION
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import run_typed_module
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str", required=True),
-        controller_name=dict(type="str"),
-        parameters=dict(type="dict", options=dict(
-            api_group=dict(type="str", required=True),
-            kind=dict(type="str", required=True),
-            name=dict(type="str", required=True),
-        )),
-    )
-    argument_spec.update(COMMON_OPTIONS)
-    module = GpuaasModule(argument_spec, required_if=[("state", "present", ["controller_name"])])
-    run_object_module(module, ADMISSION_CHECK, render_admission_check)
+    run_typed_module(DESCRIPTION)
 
 
 if __name__ == "__main__":

@@ -207,49 +207,12 @@ errors:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import (
-    CLUSTER_QUEUE,
-    render_cluster_queue,
-)
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
-    COMMON_OPTIONS,
-    FAIR_SHARING_SPEC,
-    RESOURCE_GROUPS_SPEC,
-    run_object_module,
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.cluster_queue import DESCRIPTION
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import run_typed_module
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str", required=True),
-        cohort=dict(type="str"),
-        namespace_selector=dict(type="dict", default={}),
-        resource_groups=RESOURCE_GROUPS_SPEC,
-        queueing_strategy=dict(type="str", choices=["StrictFIFO", "BestEffortFIFO"]),
-        preemption=dict(type="dict", options=dict(
-            reclaim_within_cohort=dict(type="str", choices=["Never", "LowerPriority", "Any"]),
-            within_cluster_queue=dict(type="str", choices=["Never", "LowerPriority", "LowerOrNewerEqualPriority"]),
-            borrow_within_cohort=dict(type="dict", options=dict(
-                policy=dict(type="str", choices=["Never", "LowerPriority"]),
-                max_priority_threshold=dict(type="int"),
-            )),
-        )),
-        flavor_fungibility=dict(type="dict", options=dict(
-            when_can_borrow=dict(type="str", choices=["MayStopSearch", "TryNextFlavor"]),
-            when_can_preempt=dict(type="str", choices=["MayStopSearch", "TryNextFlavor"]),
-            preference=dict(type="str", choices=["BorrowingOverPreemption", "PreemptionOverBorrowing"]),
-        )),
-        fair_sharing=FAIR_SHARING_SPEC,
-        admission_checks=dict(type="list", elements="dict", options=dict(
-            name=dict(type="str", required=True),
-            on_flavors=dict(type="list", elements="str"),
-        )),
-        stop_policy=dict(type="str", choices=["None", "Hold", "HoldAndDrain"]),
-    )
-    argument_spec.update(COMMON_OPTIONS)
-    module = GpuaasModule(argument_spec)
-    run_object_module(module, CLUSTER_QUEUE, render_cluster_queue)
+    run_typed_module(DESCRIPTION)
 
 
 if __name__ == "__main__":

@@ -108,29 +108,12 @@ errors:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import (
-    COHORT,
-    render_cohort,
-)
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
-    COMMON_OPTIONS,
-    FAIR_SHARING_SPEC,
-    RESOURCE_GROUPS_SPEC,
-    run_object_module,
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.cohort import DESCRIPTION
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import run_typed_module
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str", required=True),
-        parent=dict(type="str"),
-        resource_groups=RESOURCE_GROUPS_SPEC,
-        fair_sharing=FAIR_SHARING_SPEC,
-    )
-    argument_spec.update(COMMON_OPTIONS)
-    module = GpuaasModule(argument_spec)
-    run_object_module(module, COHORT, render_cohort)
+    run_typed_module(DESCRIPTION)
 
 
 if __name__ == "__main__":

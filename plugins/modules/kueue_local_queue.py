@@ -121,29 +121,12 @@ errors:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import (
-    LOCAL_QUEUE,
-    render_local_queue,
-)
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
-    COMMON_OPTIONS,
-    FAIR_SHARING_SPEC,
-    run_object_module,
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.local_queue import DESCRIPTION
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import run_typed_module
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
-        cluster_queue=dict(type="str"),
-        stop_policy=dict(type="str", choices=["None", "Hold", "HoldAndDrain"]),
-        fair_sharing=FAIR_SHARING_SPEC,
-    )
-    argument_spec.update(COMMON_OPTIONS)
-    module = GpuaasModule(argument_spec, required_if=[("state", "present", ["cluster_queue"])])
-    run_object_module(module, LOCAL_QUEUE, render_local_queue)
+    run_typed_module(DESCRIPTION)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ timings:
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector, ValidationError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import CLUSTER_QUEUE, LOCAL_QUEUE
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common import CLUSTER_QUEUE, LOCAL_QUEUE
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import (
     condition_predicate,

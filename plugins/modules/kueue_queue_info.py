@@ -125,14 +125,15 @@ visibility_error:
 """
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import common as kc
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import info as kinfo
 
 
 def body(m):
     p = m.params
     c = m.client
-    cqs = c.list(k.CLUSTER_QUEUE)
-    listed_lqs = c.list(k.LOCAL_QUEUE, namespace=p.get("namespace"))
+    cqs = c.list(kc.CLUSTER_QUEUE)
+    listed_lqs = c.list(kc.LOCAL_QUEUE, namespace=p.get("namespace"))
     lqs = listed_lqs
     if p.get("name"):
         cqs = [q for q in cqs if q["metadata"]["name"] in p["name"]]
@@ -143,8 +144,8 @@ def body(m):
         lqs = [q for q in lqs if (q.get("spec") or {}).get("clusterQueue") in cq_names]
     if p.get("local_queue"):
         lqs = [q for q in lqs if q["metadata"]["name"] in p["local_queue"]]
-    cq_out = [k.summarize_cluster_queue(q) for q in cqs]
-    lq_out = [k.summarize_local_queue(q) for q in lqs]
+    cq_out = [kinfo.summarize_cluster_queue(q) for q in cqs]
+    lq_out = [kinfo.summarize_local_queue(q) for q in lqs]
     source = "none"
     extra = {}
     if p["pending_workloads"]:
@@ -156,7 +157,7 @@ def body(m):
         for name in needed:
             if not name:
                 continue
-            items, err = k.pending_workloads(c, cq_name=name, limit=p["pending_limit"])
+            items, err = kinfo.pending_workloads(c, cq_name=name, limit=p["pending_limit"])
             if items is None:
                 failure = err
                 break
@@ -164,11 +165,11 @@ def body(m):
         if failure is not None:
             source = "computed"
             extra["visibility_error"] = failure
-            workloads = c.list(k.WORKLOAD)
+            workloads = c.list(kc.WORKLOAD)
             # positions are per ClusterQueue: computed over all its LocalQueues, not only the
             # filtered ones (a namespace filter listed fewer, so list again)
-            all_lqs = c.list(k.LOCAL_QUEUE) if p.get("namespace") else listed_lqs
-            pending = dict((name, k.compute_pending_positions(name, workloads, all_lqs)[:p["pending_limit"]])
+            all_lqs = c.list(kc.LOCAL_QUEUE) if p.get("namespace") else listed_lqs
+            pending = dict((name, kinfo.compute_pending_positions(name, workloads, all_lqs)[:p["pending_limit"]])
                            for name in needed if name)
         for q in cq_out:
             q["pending"] = pending.get(q["name"], [])

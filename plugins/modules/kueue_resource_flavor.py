@@ -178,40 +178,12 @@ errors:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import (
-    RESOURCE_FLAVOR,
-    render_resource_flavor,
-)
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
-    COMMON_OPTIONS,
-    run_object_module,
-)
-
-EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"]
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.resource_flavor import DESCRIPTION
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import run_typed_module
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str", required=True),
-        node_labels=dict(type="dict"),
-        node_taints=dict(type="list", elements="dict", options=dict(
-            key=dict(type="str", required=True, no_log=False),
-            value=dict(type="str"),
-            effect=dict(type="str", required=True, choices=EFFECTS),
-        )),
-        tolerations=dict(type="list", elements="dict", options=dict(
-            key=dict(type="str", no_log=False),
-            operator=dict(type="str", choices=["Equal", "Exists"]),
-            value=dict(type="str"),
-            effect=dict(type="str", choices=EFFECTS),
-            toleration_seconds=dict(type="int"),
-        )),
-        topology_name=dict(type="str"),
-    )
-    argument_spec.update(COMMON_OPTIONS)
-    module = GpuaasModule(argument_spec)
-    run_object_module(module, RESOURCE_FLAVOR, render_resource_flavor)
+    run_typed_module(DESCRIPTION)
 
 
 if __name__ == "__main__":

@@ -107,26 +107,12 @@ errors:
   elements: dict
 """
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.objects import (
-    WORKLOAD_PRIORITY_CLASS,
-    render_workload_priority_class,
-)
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
-    COMMON_OPTIONS,
-    run_object_module,
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.workload_priority_class import DESCRIPTION
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import run_typed_module
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str", required=True),
-        value=dict(type="int"),
-        description=dict(type="str"),
-    )
-    argument_spec.update(COMMON_OPTIONS)
-    module = GpuaasModule(argument_spec, required_if=[("state", "present", ["value"])])
-    run_object_module(module, WORKLOAD_PRIORITY_CLASS, render_workload_priority_class)
+    run_typed_module(DESCRIPTION)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,15 @@ Flow of ``run(client, items, ...)``::
     read live state: ONE LIST per kind (GET if a kind has a single item)
     precheck every item against live (item.precheck)    -> immutable fields, safety; raised together
     for each item in the given order (dependency order is the caller's):
-        present: unchanged when the desired fields are a subset of live (quantities compared
-                 numerically) and no field this manager applied before was dropped;
-                 else server-side apply (field manager ``gpuaas-orchestration``, force),
-                 with ``dryRun=All`` in check mode so admission webhooks still answer;
-                 a write whose result equals live (server-populated fields ignored) is "unchanged"
-                     with ``tolerate_missing_namespace``, in check mode, an object whose namespace does
+        present: unchanged when the intent digest stored on the object is that of the desired object
+                 and the live object holds every desired field (``compare.change_reason``: exact
+                 values, quantities only at the kind's quantity paths, server defaults ignored);
+                 else server-side apply (field manager ``gpuaas-orchestration``) with the new digest,
+                 with ``dryRun=All`` in check mode so admission webhooks still answer; without force
+                 first, so that the API server names fields other managers set: taken over with a
+                 warning (``force_conflicts``, default), or ``FieldConflict``;
+                 a write whose result equals live (server-populated fields ignored) is "unchanged";
+                 with ``tolerate_missing_namespace``, in check mode, an object whose namespace does
                  not exist (yet) is reported "created" with a warning instead of failing (an earlier
                  task of the play may create it)
         absent:  delete when it exists (``dryRun=All`` in check mode), optionally wait until gone
@@ -22,31 +25,37 @@ Flow of ``run(client, items, ...)``::
     (live when unchanged, or the one the write returned) is checked first, and only polled when it
     does not satisfy the predicate yet (or its status is older than its spec); what is polled is
     read like the live state: one LIST per kind per round (a GET for a kind with one object left)
+    an API error or a wait timeout after some writes raises ``PartialRun``: its ``result`` has
+    ``changed: true``, the results so far, and ``failed`` (the object, the error, the API's answer)
 
 Public API
 ----------
 ``MANAGED_BY_LABEL``, ``MANAGED_BY``, ``PLAN_LABEL``, ``FIELD_MANAGER``
 ``Item(kind, obj=None, name=None, namespace=None, state="present", validate=None, precheck=None,
-wait=None, delete_wait=None, field_manager=None, preserve=None)``
+wait=None, delete_wait=None, field_manager=None, preserve=None, quantity_paths=None)``
     ``validate()`` -> list of errors (pure); ``precheck(live)`` -> list of errors, where ``live``
     is the live object or None. ``preserve``: paths (tuples of keys) that, when the desired object
     leaves them out, keep their live value instead of being dropped by server-side apply (an
     option the user did not give means "leave it as it is", not "remove it").
+    ``quantity_paths``: where values compare as Kubernetes quantities (see ``compare``).
     Errors are ``errors.ValidationError``/``SafetyError``; when a run has several items, each
     error is tagged with its object (``ClusterQueue/a: spec...``).
+    Items are usually built by a kind description (``kinds.base.KindDescription.item``).
 ``WaitSpec(predicate, what, timeout=60, interval=1.0, describe=None)``
 ``run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER,
-tolerate_missing_namespace=False) -> dict``
-    ``{"changed", "results": [{"ref","kind","name","namespace","action","object","diff"}],
+tolerate_missing_namespace=False, force_conflicts=True) -> dict``
+    ``{"changed", "results": [{"ref","kind","name","namespace","action","reason","object","diff"}],
     "diff": [{"before","after","before_header","after_header"}] (changed objects only),
     "summary": {"created": n, "updated": n, "unchanged": n, "deleted": n, "absent": n},
     "timings": {"validate","read","apply","wait","total"} (seconds), "warnings": [...],
     "api_calls": n, "waits_avoided": n}``  (``waits_avoided``: waits answered by the object in hand)
-    ``action`` is one of created, updated, unchanged, deleted, absent (was already gone).
+    ``action`` is one of created, updated, unchanged, deleted, absent (was already gone); ``reason``
+    (objects written) says why: "not found", "intent changed since the last apply", the fields
+    that differ...
 ``prune_items(client, kind, plan, keep, namespace=None) -> [Item(state="absent")]``
     objects labelled for ``plan`` (``run(..., labels={PLAN_LABEL: plan})``) that ``keep`` lacks.
-Pure helpers: ``prune_none(obj)``, ``clean_for_diff(obj)``, ``is_subset(desired, live)``,
-``dropped_owned_fields(desired, live, manager)``, ``needs_apply(desired, live, manager)``,
+``write_item(...)``, ``apply_with_conflicts(...)``: one object's write (used by ``run``).
+Pure helpers: ``prune_none(obj)``, ``clean_for_diff(obj)`` (also drops the intent digests),
 ``same_content(a, b)``, ``carry_over(desired, live, paths)``, ``with_managed_labels(obj, labels)``,
 ``kind_items_read_plan(items)``,
 ``status_is_current(obj)``, ``satisfied_in_hand(wait_spec, obj)``, ``missing_namespace(api_error, item)``.
@@ -60,13 +69,19 @@ import copy
 import time
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import FIELD_MANAGER
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.compare import (
+    INTENT_ANNOTATION_PREFIX,
+    change_reason,
+    with_intent,
+)
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
     ErrorCollector,
+    FieldConflict,
     GpuaasError,
+    PartialRun,
     WaitTimeout,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import parse_quantity
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import describe_conditions, wait_for
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -156,6 +171,8 @@ def clean_for_diff(obj):
     ann = meta.get("annotations")
     if ann:
         ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+        for key in [k for k in ann if k.startswith(INTENT_ANNOTATION_PREFIX)]:
+            ann.pop(key)
         if not ann:
             meta.pop("annotations")
     return out
@@ -166,76 +183,6 @@ def without_managed_fields(obj):
         return obj
     out = copy.deepcopy(obj)
     (out.get("metadata") or {}).pop("managedFields", None)
-    return out
-
-
-def _scalar_equal(a, b):
-    if a == b:
-        return True
-    if isinstance(a, bool) or isinstance(b, bool):
-        return False
-    if isinstance(a, (str, int, float)) and isinstance(b, (str, int, float)) and (isinstance(a, str) or isinstance(b, str)):
-        try:
-            return parse_quantity(a) == parse_quantity(b)
-        except ValueError:
-            return False
-    return False
-
-
-def is_subset(desired, live):
-    """True when every field of ``desired`` is in ``live`` with an equal value.
-
-    Dicts: subset by key. Lists: same length, items compared pairwise as subsets (Kubernetes
-    keeps list order). Scalars: equal, or equal as quantities (``"1Gi"`` vs ``"1024Mi"``).
-    """
-    if isinstance(desired, dict):
-        if not isinstance(live, dict):
-            return False
-        for k, v in desired.items():
-            if k not in live:
-                if v in ({}, []):
-                    continue
-                return False
-            if not is_subset(v, live[k]):
-                return False
-        return True
-    if isinstance(desired, list):
-        if not isinstance(live, list) or len(desired) != len(live):
-            return False
-        return all(is_subset(d, l) for d, l in zip(desired, live))
-    return _scalar_equal(desired, live)
-
-
-def _managed_fields_of(live, manager):
-    for entry in ((live or {}).get("metadata") or {}).get("managedFields") or []:
-        if entry.get("manager") == manager and entry.get("operation") == "Apply":
-            return entry.get("fieldsV1") or {}
-    return None
-
-
-def dropped_owned_fields(desired, live, manager=FIELD_MANAGER):
-    """Paths of map fields that ``manager`` applied before and ``desired`` no longer has."""
-    fields = _managed_fields_of(live, manager)
-    if not fields:
-        return []
-    out = []
-
-    def walk(fv, d, l, path):
-        if not isinstance(fv, dict) or not isinstance(d, dict):
-            return
-        for fk, sub in fv.items():
-            if not fk.startswith("f:"):
-                continue
-            name = fk[2:]
-            p = "%s.%s" % (path, name) if path else name
-            if name not in d:
-                if isinstance(l, dict) and name in l:
-                    out.append(p)
-                continue
-            if isinstance(d[name], dict):
-                walk(sub, d[name], (l or {}).get(name) if isinstance(l, dict) else None, p)
-
-    walk(fields, desired, live, "")
     return out
 
 
@@ -265,14 +212,6 @@ def carry_over(desired, live, paths):
         if path[-1] not in dst:
             dst[path[-1]] = copy.deepcopy(src)
     return out
-
-
-def needs_apply(desired, live, manager=FIELD_MANAGER):
-    if live is None:
-        return True
-    if not is_subset(desired, live):
-        return True
-    return bool(dropped_owned_fields(desired, live, manager))
 
 
 def same_content(a, b):
@@ -406,7 +345,8 @@ def read_live(client, items):
     return live
 
 
-def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER, tolerate_missing_namespace=False):
+def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER, tolerate_missing_namespace=False,
+        force_conflicts=True):
     """Validate, read, diff, apply/delete and wait for ``items``; return the structured result."""
     t0 = time.monotonic()
     timings = {}
@@ -439,85 +379,150 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
     client_warnings = []
     objects = []
     summary = dict(created=0, updated=0, unchanged=0, deleted=0, absent=0)
-    for it in items:
-        before = live.get(it.key)
-        manager = it.field_manager or field_manager
-        entry = {"ref": it.ref, "kind": it.kind.kind, "name": it.name, "namespace": it.namespace}
-        if it.state == "absent":
-            if before is None:
-                action, after = "absent", None
-            else:
-                client.delete(it.kind, it.name, it.namespace, dry_run=check_mode)
-                action, after = "deleted", None
-        else:
-            desired = with_managed_labels(it.obj, labels) if manager == FIELD_MANAGER else it.obj
-            desired = carry_over(desired, before, it.preserve)
-            if before is not None and not needs_apply(desired, before, manager):
-                action, after = "unchanged", before
-            else:
-                try:
-                    after = client.apply(it.kind, desired, dry_run=check_mode, field_manager=manager)
-                except ApiError as e:
-                    missing = missing_namespace(e, it) if (check_mode and tolerate_missing_namespace
-                                                           and before is None) else None
-                    if not missing:
-                        raise
-                    # check mode: the namespace may be made by an earlier task of the same play
-                    # (which did not run for real): report the object as "would be created"
-                    after = copy.deepcopy(desired)
-                    client_warnings.append("%s: namespace %r does not exist (yet); the object would be created "
-                                           "once it does (not validated by the API server)" % (it.ref, missing))
-                if before is None:
-                    action = "created"
-                elif same_content(before, after):
-                    action = "unchanged"
-                else:
-                    action = "updated"
-        summary[action] += 1
-        objects.append(after)
-        entry["action"] = action
-        entry["object"] = without_managed_fields(after)
-        if action in ("created", "updated", "deleted"):
-            d = {"before": clean_for_diff(before), "after": clean_for_diff(after)}
-            entry["diff"] = d
-            diffs.append(dict(d, before_header="%s (live)" % it.ref,
-                              after_header="%s (%s%s)" % (it.ref, action, ", check mode" if check_mode else "")))
-        results.append(entry)
-    t3 = time.monotonic()
-    timings["apply"] = round(t3 - t2, 3)
 
-    waits_avoided = 0
-    if not check_mode:
-        polled = []
-        for it, entry, in_hand in zip(items, results, objects):
-            if it.state == "present" and it.wait is not None:
-                if satisfied_in_hand(it.wait, in_hand):
-                    # the live (unchanged) or just returned object already is what "done" means
-                    waits_avoided += 1
-                else:
-                    polled.append((it, entry))
-        if polled:
-            wait_many(client, polled)
-        for it, entry in zip(items, results):
-            if it.state == "absent" and it.delete_wait and entry["action"] == "deleted":
-                timeout = it.delete_wait if not isinstance(it.delete_wait, bool) else 60
-                wait_for(lambda it=it: client.get(it.kind, it.name, it.namespace), lambda o: o is None,
-                         timeout, "%s to be deleted" % it.ref, describe=_describe_deleting)
+    def outcome(**extra):
+        out = {
+            "changed": any(r["action"] in ("created", "updated", "deleted") for r in results),
+            "results": results,
+            "diff": diffs,
+            "summary": summary,
+            "timings": timings,
+            "warnings": list(client.warnings) + [w for w in client_warnings if w not in client.warnings],
+            "check_mode": bool(check_mode),
+            "api_calls": getattr(client, "calls", None),
+        }
+        out.update(extra)
+        return out
+
+    current = [None]
+    try:
+        for it in items:
+            current[0] = it
+            entry = write_item(client, it, live.get(it.key), check_mode, labels, field_manager,
+                               tolerate_missing_namespace, force_conflicts, client_warnings)
+            after = entry.pop("_after")
+            summary[entry["action"]] += 1
+            objects.append(after)
+            if "diff" in entry:
+                diffs.append(dict(entry["diff"], before_header="%s (live)" % it.ref,
+                                  after_header="%s (%s%s)" % (it.ref, entry["action"],
+                                                             ", check mode" if check_mode else "")))
+            results.append(entry)
+        t3 = time.monotonic()
+        timings["apply"] = round(t3 - t2, 3)
+
+        waits_avoided = 0
+        if not check_mode:
+            polled = []
+            for it, entry, in_hand in zip(items, results, objects):
+                if it.state == "present" and it.wait is not None:
+                    if satisfied_in_hand(it.wait, in_hand):
+                        # the live (unchanged) or just returned object already is what "done" means
+                        waits_avoided += 1
+                    else:
+                        polled.append((it, entry))
+            if polled:
+                current[0] = None
+                wait_many(client, polled)
+            for it, entry in zip(items, results):
+                if it.state == "absent" and it.delete_wait and entry["action"] == "deleted":
+                    current[0] = it
+                    timeout = it.delete_wait if not isinstance(it.delete_wait, bool) else 60
+                    wait_for(lambda it=it: client.get(it.kind, it.name, it.namespace), lambda o: o is None,
+                             timeout, "%s to be deleted" % it.ref, describe=_describe_deleting)
+    except GpuaasError as e:
+        # stopped half-way: say what was already done, and which object failed with what answer
+        if not any(r["action"] in ("created", "updated", "deleted") for r in results):
+            raise
+        failed_ref = current[0].ref if current[0] is not None else getattr(e, "obj", None)
+        failed = {"ref": failed_ref, "error": str(e)}
+        if isinstance(e, ApiError):
+            failed["api_error"] = {"status": e.status, "reason": e.reason, "message": e.api_message}
+        timings["total"] = round(time.monotonic() - t0, 3)
+        raise PartialRun(e, outcome(failed=failed))
     t4 = time.monotonic()
     timings["wait"] = round(t4 - t3, 3)
     timings["total"] = round(t4 - t0, 3)
+    return outcome(waits_avoided=waits_avoided)
 
-    return {
-        "changed": any(r["action"] in ("created", "updated", "deleted") for r in results),
-        "results": results,
-        "diff": diffs,
-        "summary": summary,
-        "timings": timings,
-        "warnings": list(client.warnings) + [w for w in client_warnings if w not in client.warnings],
-        "check_mode": bool(check_mode),
-        "api_calls": getattr(client, "calls", None),
-        "waits_avoided": waits_avoided,
-    }
+
+def _conflicts_of(error):
+    """``[{"field", "manager"}]`` of a 409 answer to a server-side apply without force."""
+    if getattr(error, "status", None) != 409:
+        return None
+    out = []
+    for cause in error.causes():
+        if cause.get("reason") != "FieldManagerConflict":
+            continue
+        message = cause.get("message") or ""
+        manager = message.split('"')[1] if message.count('"') >= 2 else message
+        out.append({"field": cause.get("field"), "manager": manager})
+    return out or None
+
+
+def apply_with_conflicts(client, it, desired, check_mode, manager, force_conflicts, warnings):
+    """Server-side apply without force first: the API server names the fields that other field
+    managers set (409). With ``force_conflicts`` they are taken over (one more request, only then)
+    and each one is reported as a warning; without, ``FieldConflict`` is raised, nothing written."""
+    try:
+        return client.apply(it.kind, desired, dry_run=check_mode, field_manager=manager, force=False)
+    except ApiError as e:
+        conflicts = _conflicts_of(e)
+        if not conflicts:
+            raise
+    if not force_conflicts:
+        raise FieldConflict(it.ref, conflicts)
+    for c in conflicts:
+        warnings.append("%s: %s %s, which field manager %r had set (force_conflicts: false refuses this)" % (
+            it.ref, "would take over" if check_mode else "took over", c["field"], c["manager"]))
+    return client.apply(it.kind, desired, dry_run=check_mode, field_manager=manager, force=True)
+
+
+def write_item(client, it, before, check_mode, labels, field_manager, tolerate_missing_namespace,
+               force_conflicts, warnings):
+    """Write one item if needed; returns its result entry (with ``_after``, the object in hand)."""
+    manager = it.field_manager or field_manager
+    entry = {"ref": it.ref, "kind": it.kind.kind, "name": it.name, "namespace": it.namespace}
+    if it.state == "absent":
+        if before is None:
+            action, after = "absent", None
+        else:
+            client.delete(it.kind, it.name, it.namespace, dry_run=check_mode)
+            action, after = "deleted", None
+            entry["reason"] = "state absent"
+    else:
+        desired = with_managed_labels(it.obj, labels) if manager == FIELD_MANAGER else it.obj
+        desired = carry_over(desired, before, it.preserve)
+        reason = change_reason(desired, before, manager, it.quantity_paths)
+        if reason is None:
+            action, after = "unchanged", before
+        else:
+            entry["reason"] = reason
+            try:
+                after = apply_with_conflicts(client, it, with_intent(desired, manager), check_mode, manager,
+                                             force_conflicts, warnings)
+            except ApiError as e:
+                missing = missing_namespace(e, it) if (check_mode and tolerate_missing_namespace
+                                                       and before is None) else None
+                if not missing:
+                    raise
+                # check mode: the namespace may be made by an earlier task of the same play
+                # (which did not run for real): report the object as "would be created"
+                after = copy.deepcopy(desired)
+                warnings.append("%s: namespace %r does not exist (yet); the object would be created "
+                                "once it does (not validated by the API server)" % (it.ref, missing))
+            if before is None:
+                action = "created"
+            elif same_content(before, after):
+                action = "unchanged"
+            else:
+                action = "updated"
+    entry["action"] = action
+    entry["object"] = without_managed_fields(after)
+    entry["_after"] = after
+    if action in ("created", "updated", "deleted"):
+        entry["diff"] = {"before": clean_for_diff(before), "after": clean_for_diff(after)}
+    return entry
 
 
 def wait_many(client, waits, clock=time.monotonic, sleep=time.sleep):

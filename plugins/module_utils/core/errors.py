@@ -298,3 +298,41 @@ class WaitTimeout(GpuaasError):
         if last_seen is not None:
             msg += "; last seen: %s" % (last_seen if isinstance(last_seen, str) else json.dumps(last_seen, default=str, sort_keys=True)[:1500])
         super(WaitTimeout, self).__init__(msg, waited_for=what, timeout=timeout, last_seen=last_seen)
+
+
+class FieldConflict(GpuaasError):
+    """A server-side apply would take over fields that other field managers set, and the caller
+    asked to be told instead (``force_conflicts: false``). ``conflicts``: ``[{"field", "manager"}]``."""
+
+    def __init__(self, obj, conflicts):
+        self.obj = obj
+        self.conflicts = list(conflicts)
+        shown = ", ".join("%s (set by %s)" % (c["field"], c["manager"]) for c in self.conflicts)
+        super(FieldConflict, self).__init__(
+            "%s: fields set by other field managers would be taken over: %s; nothing was written to this "
+            "object (force_conflicts: true takes them over)" % (obj, shown), conflicts=self.conflicts)
+
+
+class PartialRun(GpuaasError):
+    """A run that stopped half-way: ``cause`` (the error) and ``result`` (the engine result of what
+    was done before it: ``changed``, ``results``, ``summary``, and ``failed`` naming the object)."""
+
+    def __init__(self, cause, result):
+        self.cause = cause
+        self.result = result
+        failed = result.get("failed") or {}
+        done = [r for r in result.get("results") or [] if r.get("action") in ("created", "updated", "deleted")]
+        msg = "%s%s" % ("%s: " % failed["ref"] if failed.get("ref") and failed["ref"] not in str(cause) else "", cause)
+        if done:
+            msg += " (already done before the failure: %s)" % ", ".join(
+                "%s %s" % (r["ref"], r["action"]) for r in done[:20])
+            if len(done) > 20:
+                msg += " and %d more" % (len(done) - 20)
+        super(PartialRun, self).__init__(msg)
+
+    def to_result(self):
+        out = dict(self.cause.to_result()) if isinstance(self.cause, GpuaasError) else {}
+        for key in ("changed", "results", "summary", "failed", "timings"):
+            if key in self.result:
+                out[key] = self.result[key]
+        return out

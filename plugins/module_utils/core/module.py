@@ -44,6 +44,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client i
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
     GpuaasError,
+    PartialRun,
 )
 
 WAIT_ARG_SPEC = dict(
@@ -79,11 +80,23 @@ class GpuaasModule(AnsibleModule):
         result = dict(extra)
         if isinstance(exc, GpuaasError):
             result.update(exc.to_result())
-            if isinstance(exc, ApiError):
+            api = exc.cause if isinstance(exc, PartialRun) else exc
+            if isinstance(exc, PartialRun):
+                # what was written before the failure: changed (so handlers fire), the results so
+                # far, and the failed object; the diff of what was done, as a successful run gives it
+                diffs = [dict(r["diff"], before_header="%s (live)" % r["ref"], after_header="%s (%s)" % (
+                    r["ref"], r["action"])) for r in exc.result.get("results") or [] if r.get("diff")]
+                if self.diff_mode:
+                    result["diff"] = diffs
+                for w in exc.result.get("warnings") or []:
+                    self.warn(w)
+            if isinstance(api, ApiError):
+                exc_api = api
                 for key in ("body", "api_message"):
                     result.pop(key, None)
-                result["api_error"] = {"status": exc.status, "reason": exc.reason, "message": exc.api_message}
-                causes = exc.causes()
+                result["api_error"] = {"status": exc_api.status, "reason": exc_api.reason,
+                                       "message": exc_api.api_message}
+                causes = exc_api.causes()
                 if causes:
                     result["api_error"]["causes"] = causes
             result.pop("exception", None)

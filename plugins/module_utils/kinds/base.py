@@ -158,3 +158,30 @@ class KindDescription(object):
             wait=self.wait_spec(timeout) if (wait and state == "present") else None,
             delete_wait=timeout if (wait and state == "absent") else None,
             preserve=self.preserve, quantity_paths=self.quantity_paths)
+
+
+def run_typed_module(description, module_class=None, **module_kwargs):
+    """The whole body of a typed single-object module built from ``description``: the argument
+    spec, required options with ``state: present``, validation before any API call, one engine
+    run (safety checks, check and diff mode, waits) and the result."""
+    if module_class is None:
+        from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+        module_class = GpuaasModule
+    if description.required_when_present:
+        module_kwargs.setdefault("required_if", []).append(
+            ("state", "present", list(description.required_when_present)))
+    module = module_class(description.argument_spec(), **module_kwargs)
+
+    def body(m):
+        p = m.params
+        obj = description.render(p) if p["state"] == "present" else None
+        if obj is not None:
+            # validate before touching the API at all
+            errs = ErrorCollector()
+            errs.extend(description.validate(obj))
+            errs.raise_if_any()
+        item = description.item(p, obj, ctx=LiveContext(m.client))
+        result = engine.run(m.client, [item], check_mode=m.check_mode, force_conflicts=p["force_conflicts"])
+        m.exit_engine(result, single=True)
+
+    module.run(body)

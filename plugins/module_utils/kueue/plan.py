@@ -44,7 +44,6 @@ import re
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     NOVALUE,
@@ -53,112 +52,15 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     SafetyError,
     ValidationError,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.runner import (
-    FAIR_SHARING_SPEC,
-    RESOURCE_GROUPS_SPEC,
-    build_item,
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import LiveContext
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.catalog import KUEUE
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common import CLUSTER_QUEUE
 
-EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"]
-STOP_POLICY_SPEC = dict(type="str", choices=["None", "Hold", "HoldAndDrain"])
-
-# The options of one entry: those of the per-kind module, plus labels/annotations/force.
-_ENTRY_COMMON = dict(
-    labels=dict(type="dict"),
-    annotations=dict(type="dict"),
-    force=dict(type="bool"),
-)
-
-
-def _entry(**options):
-    spec = dict(name=dict(type="str", required=True))
-    spec.update(options)
-    spec.update(copy.deepcopy(_ENTRY_COMMON))
-    return spec
-
-
-ENTRY_SPECS = {
-    "topologies": _entry(levels=dict(type="list", elements="str")),
-    "resource_flavors": _entry(
-        node_labels=dict(type="dict"),
-        node_taints=dict(type="list", elements="dict", options=dict(
-            key=dict(type="str", required=True, no_log=False),
-            value=dict(type="str"),
-            effect=dict(type="str", required=True, choices=EFFECTS),
-        )),
-        tolerations=dict(type="list", elements="dict", options=dict(
-            key=dict(type="str", no_log=False),
-            operator=dict(type="str", choices=["Equal", "Exists"]),
-            value=dict(type="str"),
-            effect=dict(type="str", choices=EFFECTS),
-            toleration_seconds=dict(type="int"),
-        )),
-        topology_name=dict(type="str"),
-    ),
-    "cohorts": _entry(
-        parent=dict(type="str"),
-        resource_groups=copy.deepcopy(RESOURCE_GROUPS_SPEC),
-        fair_sharing=copy.deepcopy(FAIR_SHARING_SPEC),
-    ),
-    "workload_priority_classes": _entry(value=dict(type="int"), description=dict(type="str")),
-    "admission_checks": _entry(
-        controller_name=dict(type="str"),
-        parameters=dict(type="dict", options=dict(
-            api_group=dict(type="str", required=True),
-            kind=dict(type="str", required=True),
-            name=dict(type="str", required=True),
-        )),
-    ),
-    "cluster_queues": _entry(
-        cohort=dict(type="str"),
-        namespace_selector=dict(type="dict", default={}),
-        resource_groups=copy.deepcopy(RESOURCE_GROUPS_SPEC),
-        queueing_strategy=dict(type="str", choices=["StrictFIFO", "BestEffortFIFO"]),
-        preemption=dict(type="dict", options=dict(
-            reclaim_within_cohort=dict(type="str", choices=["Never", "LowerPriority", "Any"]),
-            within_cluster_queue=dict(type="str", choices=["Never", "LowerPriority", "LowerOrNewerEqualPriority"]),
-            borrow_within_cohort=dict(type="dict", options=dict(
-                policy=dict(type="str", choices=["Never", "LowerPriority"]),
-                max_priority_threshold=dict(type="int"),
-            )),
-        )),
-        flavor_fungibility=dict(type="dict", options=dict(
-            when_can_borrow=dict(type="str", choices=["MayStopSearch", "TryNextFlavor"]),
-            when_can_preempt=dict(type="str", choices=["MayStopSearch", "TryNextFlavor"]),
-            preference=dict(type="str", choices=["BorrowingOverPreemption", "PreemptionOverBorrowing"]),
-        )),
-        fair_sharing=copy.deepcopy(FAIR_SHARING_SPEC),
-        admission_checks=dict(type="list", elements="dict", options=dict(
-            name=dict(type="str", required=True),
-            on_flavors=dict(type="list", elements="str"),
-        )),
-        stop_policy=copy.deepcopy(STOP_POLICY_SPEC),
-    ),
-    "local_queues": _entry(
-        namespace=dict(type="str", required=True),
-        cluster_queue=dict(type="str"),
-        stop_policy=copy.deepcopy(STOP_POLICY_SPEC),
-        fair_sharing=copy.deepcopy(FAIR_SHARING_SPEC),
-    ),
-}
-
-# Options that the per-kind module requires with state present.
-REQUIRED_WHEN_PRESENT = {
-    "topologies": "levels",
-    "workload_priority_classes": "value",
-    "admission_checks": "controller_name",
-    "local_queues": "cluster_queue",
-}
-
-SECTIONS = [
-    ("topologies", k.TOPOLOGY, k.render_topology),
-    ("resource_flavors", k.RESOURCE_FLAVOR, k.render_resource_flavor),
-    ("cohorts", k.COHORT, k.render_cohort),
-    ("workload_priority_classes", k.WORKLOAD_PRIORITY_CLASS, k.render_workload_priority_class),
-    ("admission_checks", k.ADMISSION_CHECK, k.render_admission_check),
-    ("cluster_queues", k.CLUSTER_QUEUE, k.render_cluster_queue),
-    ("local_queues", k.LOCAL_QUEUE, k.render_local_queue),
-]
+# Everything about an entry comes from its kind's description (kinds/): one place per option.
+DESCRIPTIONS = dict((d.section, d) for d in KUEUE)
+ENTRY_SPECS = dict((d.section, d.entry_spec()) for d in KUEUE)
+REQUIRED_WHEN_PRESENT = dict((d.section, d.required_when_present) for d in KUEUE if d.required_when_present)
+SECTIONS = [(d.section, d.kind, d.render) for d in KUEUE]
 _RENDER = dict((option, render) for option, dummy, render in SECTIONS)
 
 PLAN_ARGUMENT_SPEC = dict(
@@ -166,6 +68,7 @@ PLAN_ARGUMENT_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
     prune=dict(type="bool", default=False),
     force=dict(type="bool", default=False),
+    force_conflicts=dict(type="bool", default=True),
     wait=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=60),
     topologies=dict(type="list", elements="dict", default=[]),
@@ -223,10 +126,10 @@ def check_entries(params):
             for msg in result.error_messages:
                 errors.append(ValidationError(where, NOVALUE, msg))
             entry = result.validated_parameters
-            required = REQUIRED_WHEN_PRESENT.get(option)
-            if state == "present" and required and entry.get(required) in (None, [], ""):
-                errors.append(ValidationError("%s.%s" % (where, required), entry.get(required),
-                                              "is required with state present"))
+            for required in REQUIRED_WHEN_PRESENT.get(option, ()):
+                if state == "present" and entry.get(required) in (None, [], ""):
+                    errors.append(ValidationError("%s.%s" % (where, required), entry.get(required),
+                                                  "is required with state present"))
             key = (kind.kind, entry.get("namespace") if kind.namespaced else None, entry.get("name"))
             if key in seen:
                 errors.append(ValidationError(where + ".name", entry.get("name"),
@@ -354,18 +257,23 @@ def _wrap(item, option, index, entry, obj):
     return item
 
 
-class PlanLive(k.KueueLive):
-    """``KueueLive`` for a plan: the ClusterQueues that the same run deletes do not count as users
+class PlanLive(LiveContext):
+    """``LiveContext`` for a plan: the ClusterQueues that the same run deletes do not count as users
     of a ResourceFlavor that it deletes too (they are deleted first)."""
 
     def __init__(self, client):
         super(PlanLive, self).__init__(client)
         self.deleting_cluster_queues = set()
 
-    @property
-    def cluster_queues(self):
-        return [cq for cq in self._list(k.CLUSTER_QUEUE)
-                if (cq.get("metadata") or {}).get("name") not in self.deleting_cluster_queues]
+    def list(self, kind):
+        listed = super(PlanLive, self).list(kind)
+        if kind != CLUSTER_QUEUE:
+            return listed
+        return [cq for cq in listed if (cq.get("metadata") or {}).get("name") not in self.deleting_cluster_queues]
+
+
+def _item(option, params, obj, ks):
+    return DESCRIPTIONS[option].item(params, obj, ctx=ks)
 
 
 def plan_items(client, params, live_state=None):
@@ -378,10 +286,9 @@ def plan_items(client, params, live_state=None):
     for e in errors:
         errs.add_error(e)
     if state == "absent" and isinstance(ks, PlanLive):
-        ks.deleting_cluster_queues.update(e[3].get("name") for e in entries if e[2] == k.CLUSTER_QUEUE)
+        ks.deleting_cluster_queues.update(e[3].get("name") for e in entries if e[2] == CLUSTER_QUEUE)
     for option, i, kind, entry, obj in order_for_state(render_entries(entries, state), state):
-        item = _wrap(build_item(client, kind, _item_params(params, entry, state), obj, live_state=ks),
-                     option, i, entry, obj)
+        item = _wrap(_item(option, _item_params(params, entry, state), obj, ks), option, i, entry, obj)
         errs.extend([e.for_object(item.ref) for e in item.validate()])
         items.append(item)
     if errs:
@@ -393,13 +300,12 @@ def prune_plan_items(client, params, keep, live_state=None):
     """Deletes of the objects labelled for this plan that ``keep`` lacks, children first."""
     ks = live_state or PlanLive(client)
     out = []
-    for section in reversed(SECTIONS):
-        kind = section[1]
+    for option, kind, dummy in reversed(SECTIONS):
         for it in engine.prune_items(client, kind, params["name"], keep):
             p = {"name": it.name, "namespace": it.namespace, "state": "absent", "force": bool(params.get("force")),
                  "wait": bool(params.get("wait")), "wait_timeout": params.get("wait_timeout") or 60}
-            out.append(build_item(client, kind, p, None, live_state=ks))
-            if kind == k.CLUSTER_QUEUE and isinstance(ks, PlanLive):
+            out.append(_item(option, p, None, ks))
+            if kind == CLUSTER_QUEUE and isinstance(ks, PlanLive):
                 ks.deleting_cluster_queues.add(it.name)
     return out
 
@@ -432,7 +338,8 @@ def run_plan(client, params, check_mode=False):
     labels = {engine.PLAN_LABEL: params["name"]} if params.get("name") else None
     # check mode: LocalQueues whose namespace an earlier task of the play would create are
     # reported as would be created (with a warning), not as failures
-    result = engine.run(client, items + pruned, check_mode=check_mode, labels=labels, tolerate_missing_namespace=True)
+    result = engine.run(client, items + pruned, check_mode=check_mode, labels=labels, tolerate_missing_namespace=True,
+                        force_conflicts=params.get("force_conflicts", True))
     result["plan"] = params.get("name")
     result["pruned"] = [it.ref for it in pruned]
     return result

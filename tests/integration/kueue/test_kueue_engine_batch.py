@@ -3,20 +3,22 @@ writes nothing, a rerun makes no write at all, one invalid object stops every wr
 import pytest
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import cluster_queue as kind_cq
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import resource_flavor as kind_rf
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import common as kc
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import get_client
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorList
 
 
 def items(sfx, quota=4, bad=False):
     flavors = ["bf%d-%s" % (i, sfx) for i in range(3)]
-    out = [engine.Item(k.RESOURCE_FLAVOR, k.render_resource_flavor({"name": f, "node_labels": {"pool": "p%d" % i}}),
+    out = [engine.Item(kc.RESOURCE_FLAVOR, kind_rf.render_resource_flavor({"name": f, "node_labels": {"pool": "p%d" % i}}),
                        validate=None) for i, f in enumerate(flavors)]
     for j in range(2):
-        obj = k.render_cluster_queue({"name": "bcq%d-%s" % (j, sfx), "namespace_selector": {}, "resource_groups": [
+        obj = kind_cq.render_cluster_queue({"name": "bcq%d-%s" % (j, sfx), "namespace_selector": {}, "resource_groups": [
             {"flavors": [{"name": f, "resources": [{"name": "cpu", "nominal_quota": "12x" if bad and j == 1 else quota}]}
                          for f in flavors]}]})
-        out.append(engine.Item(k.CLUSTER_QUEUE, obj, validate=lambda obj=obj: k.validate_cluster_queue(obj)))
+        out.append(engine.Item(kc.CLUSTER_QUEUE, obj, validate=lambda obj=obj: kind_cq.validate_cluster_queue(obj)))
     return out
 
 
@@ -28,9 +30,9 @@ def test_many_objects_one_list_per_kind(cluster, kq, sfx):
 
     # one invalid object: nothing at all is written, every error reported
     with pytest.raises(ErrorList) as exc:
-        engine.run(client, items(sfx, bad=True) + [engine.Item(k.CLUSTER_QUEUE, k.render_cluster_queue(
-            {"name": "Bad", "resource_groups": []}), validate=lambda: k.validate_cluster_queue(
-                k.render_cluster_queue({"name": "Bad"})))])
+        engine.run(client, items(sfx, bad=True) + [engine.Item(kc.CLUSTER_QUEUE, kind_cq.render_cluster_queue(
+            {"name": "Bad", "resource_groups": []}), validate=lambda: kind_cq.validate_cluster_queue(
+                kind_cq.render_cluster_queue({"name": "Bad"})))])
     errors = [e.to_dict() for e in exc.value.errors]
     assert [(e["object"], e["field"]) for e in errors] == [
         ("ClusterQueue/bcq1-%s" % sfx, "spec.resourceGroups[0].flavors[%d].resources[0].nominalQuota" % i) for i in range(3)
@@ -76,11 +78,11 @@ def test_prune_deletes_only_what_the_plan_owns(cluster, kq, sfx):
     names = ["pr%d-%s" % (i, sfx) for i in range(3)]
     for n in names:
         kq.track("ResourceFlavor", n)
-    its = [engine.Item(k.RESOURCE_FLAVOR, k.render_resource_flavor({"name": n})) for n in names]
+    its = [engine.Item(kc.RESOURCE_FLAVOR, kind_rf.render_resource_flavor({"name": n})) for n in names]
     engine.run(client, its[:2], labels={engine.PLAN_LABEL: plan})
     engine.run(client, its[2:])                          # same collection, no plan label: never pruned
     assert kq.get("ResourceFlavor", names[0])["metadata"]["labels"][engine.PLAN_LABEL] == plan
-    gone = engine.prune_items(client, k.RESOURCE_FLAVOR, plan, keep=its[:1])
+    gone = engine.prune_items(client, kc.RESOURCE_FLAVOR, plan, keep=its[:1])
     assert [it.name for it in gone] == [names[1]]
     result = engine.run(client, gone, check_mode=True)
     assert result["summary"]["deleted"] == 1 and kq.get("ResourceFlavor", names[1]) is not None

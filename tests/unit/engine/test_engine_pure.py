@@ -19,34 +19,6 @@ def test_kind_paths():
     assert lq.ref("q", "ns") == "LocalQueue/ns/q" and cq.ref({"metadata": {"name": "a"}}) == "ClusterQueue/a"
 
 
-def test_is_subset_with_quantities_and_defaults():
-    live = {"spec": {"resourceGroups": [{"coveredResources": ["cpu"], "flavors": [
-        {"name": "f", "resources": [{"name": "cpu", "nominalQuota": "1"}]}]}],
-        "queueingStrategy": "BestEffortFIFO"}, "status": {}}
-    desired = {"spec": {"resourceGroups": [{"coveredResources": ["cpu"], "flavors": [
-        {"name": "f", "resources": [{"name": "cpu", "nominalQuota": "1000m"}]}]}]}}
-    assert engine.is_subset(desired, live)
-    desired["spec"]["resourceGroups"][0]["flavors"][0]["resources"][0]["nominalQuota"] = 2
-    assert not engine.is_subset(desired, live)
-    assert not engine.is_subset({"a": [1, 2]}, {"a": [1]})
-    assert engine.is_subset({"a": {}}, {})
-    assert not engine.is_subset({"a": True}, {"a": "True"})
-
-
-def test_dropped_owned_fields():
-    live = {"metadata": {"name": "x", "managedFields": [
-        {"manager": "gpuaas-orchestration", "operation": "Apply",
-         "fieldsV1": {"f:spec": {"f:nodeLabels": {"f:a": {}, "f:b": {}}, "f:topologyName": {}}}},
-        {"manager": "other", "operation": "Update", "fieldsV1": {"f:spec": {"f:nodeLabels": {"f:c": {}}}}}]},
-        "spec": {"nodeLabels": {"a": "1", "b": "2", "c": "3"}, "topologyName": "t"}}
-    desired = {"metadata": {"name": "x"}, "spec": {"nodeLabels": {"a": "1"}, "topologyName": "t"}}
-    assert engine.dropped_owned_fields(desired, live) == ["spec.nodeLabels.b"]
-    assert engine.needs_apply(desired, live)
-    desired["spec"]["nodeLabels"]["b"] = "2"
-    assert not engine.needs_apply(desired, live)
-    assert engine.needs_apply(desired, None)
-
-
 def test_clean_and_labels():
     obj = {"metadata": {"name": "x", "resourceVersion": "5", "uid": "u", "managedFields": [], "generation": 2,
                         "labels": {"a": "b"}}, "spec": {"x": 1}, "status": {"y": 2}}

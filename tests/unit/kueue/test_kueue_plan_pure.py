@@ -2,7 +2,9 @@
 quota comparison that decides whether Workloads must be read at all."""
 import pytest
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import objects as k
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import cluster_queue as kind_cq
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import topology as kind_topo
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import safety as ksafe
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import plan as kp
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import SafetyError, ValidationError
 
@@ -81,22 +83,22 @@ def test_option_paths(field, expected):
         {"name": "a", "resources": [{"name": "cpu", "nominal_quota": 1}, {"name": "memory", "nominal_quota": "1Gi"}]},
         {"name": "b", "resources": [{"name": "memory", "nominal_quota": "1Gi"}, {"name": "cpu", "nominal_quota": "x"}]},
     ]}]}
-    obj = k.render_cluster_queue(entry)
+    obj = kind_cq.render_cluster_queue(entry)
     assert obj["spec"]["resourceGroups"][0]["flavors"][1]["resources"][0]["name"] == "cpu"
     assert kp.option_path("cluster_queues", 2, entry, obj, field) == expected
 
 
 def test_validation_errors_translated_to_options():
     entry = cq("q", [("f", [("cpu", "12x")])])
-    obj = k.render_cluster_queue(entry)
-    errs = kp.translate_errors("cluster_queues", 0, entry, obj, k.validate_cluster_queue(obj))
+    obj = kind_cq.render_cluster_queue(entry)
+    errs = kp.translate_errors("cluster_queues", 0, entry, obj, kind_cq.validate_cluster_queue(obj))
     assert [e.field for e in errs] == ["cluster_queues[0].resource_groups[0].flavors[0].resources[0].nominal_quota"]
     assert isinstance(errs[0], ValidationError) and errs[0].value == "12x"
     s = kp.translate_errors("cluster_queues", 1, entry, obj, [SafetyError("in use", ["ns/w"], field="state", value="absent")])
     assert s[0].field == "cluster_queues[1] (state)" and s[0].affected == ["ns/w"]
     t = {"name": "t", "levels": ["a", "a"]}
-    tobj = k.render_topology(t)
-    assert [e.field for e in kp.translate_errors("topologies", 0, t, tobj, k.validate_topology(tobj))] == ["topologies[0].levels[1]"]
+    tobj = kind_topo.render_topology(t)
+    assert [e.field for e in kp.translate_errors("topologies", 0, t, tobj, kind_topo.validate_topology(tobj))] == ["topologies[0].levels[1]"]
 
 
 def test_plan_params():
@@ -116,21 +118,21 @@ def cq_obj(quotas):
 
 def test_quota_cuts_pure():
     live = cq_obj([("a", [("cpu", "4"), ("memory", "1Gi")]), ("b", [("cpu", "2"), ("memory", "1Gi")])])
-    assert k.cluster_queue_quota_cuts(live, live) == ([], {})
+    assert ksafe.cluster_queue_quota_cuts(live, live) == ([], {})
     # raising, same quantity in other units, new flavor: nothing to check
     up = cq_obj([("a", [("cpu", "4000m"), ("memory", "1024Mi")]), ("b", [("cpu", "3"), ("memory", "2Gi")]),
                  ("c", [("cpu", "1"), ("memory", "1Gi")])])
-    assert k.cluster_queue_quota_cuts(up, live) == ([], {})
+    assert ksafe.cluster_queue_quota_cuts(up, live) == ([], {})
     down = cq_obj([("a", [("cpu", "3"), ("memory", "1Gi")])])
-    assert k.cluster_queue_quota_cuts(down, live) == (["b"], {("a", "cpu"): ("4", "3")})
+    assert ksafe.cluster_queue_quota_cuts(down, live) == (["b"], {("a", "cpu"): ("4", "3")})
     # a resource dropped from a flavor that stays is a drop to 0
     dropped = {"metadata": {"name": "q"}, "spec": {"resourceGroups": [{"coveredResources": ["cpu"], "flavors": [
         {"name": "a", "resources": [{"name": "cpu", "nominalQuota": "4"}]},
         {"name": "b", "resources": [{"name": "cpu", "nominalQuota": "2"}]}]}]}}
-    assert k.cluster_queue_quota_cuts(dropped, live)[1] == {("a", "memory"): ("1Gi", "0"), ("b", "memory"): ("1Gi", "0")}
+    assert ksafe.cluster_queue_quota_cuts(dropped, live)[1] == {("a", "memory"): ("1Gi", "0"), ("b", "memory"): ("1Gi", "0")}
     # no resourceGroups in the desired object, or nothing live: no comparison
-    assert k.cluster_queue_quota_cuts({"spec": {}}, live) == ([], {})
-    assert k.cluster_queue_quota_cuts(down, None) == ([], {})
+    assert ksafe.cluster_queue_quota_cuts({"spec": {}}, live) == ([], {})
+    assert ksafe.cluster_queue_quota_cuts(down, None) == ([], {})
 
 
 def test_update_safety_reads_workloads_only_on_a_cut():
@@ -141,11 +143,11 @@ def test_update_safety_reads_workloads_only_on_a_cut():
         calls.append(1)
         return []
 
-    assert k.cluster_queue_update_safety(cq_obj([("a", [("cpu", "8"), ("memory", "1Gi")])]), live, workloads) == []
+    assert ksafe.cluster_queue_update_safety(cq_obj([("a", [("cpu", "8"), ("memory", "1Gi")])]), live, workloads) == []
     assert calls == []
-    assert k.cluster_queue_update_safety(cq_obj([("a", [("cpu", "2"), ("memory", "1Gi")])]), live, workloads) == []
+    assert ksafe.cluster_queue_update_safety(cq_obj([("a", [("cpu", "2"), ("memory", "1Gi")])]), live, workloads) == []
     assert calls == [1]
     # the live status counts as usage too
     live["status"] = {"flavorsReservation": [{"name": "a", "resources": [{"name": "cpu", "total": "3"}]}]}
-    errs = k.cluster_queue_update_safety(cq_obj([("a", [("cpu", "2"), ("memory", "1Gi")])]), live, workloads)
+    errs = ksafe.cluster_queue_update_safety(cq_obj([("a", [("cpu", "2"), ("memory", "1Gi")])]), live, workloads)
     assert len(errs) == 1 and errs[0].field == "spec.resourceGroups[0].flavors[0].resources[0].nominalQuota"
