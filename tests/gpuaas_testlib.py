@@ -18,3 +18,55 @@ def has_condition(obj, ctype):
     """True when a status condition of that type is True."""
     return any(c["type"] == ctype and c["status"] == "True"
                for c in ((obj or {}).get("status", {}).get("conditions") or []))
+
+
+WRITE_VERBS = ("POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION")
+
+
+def api_request_counts(api_client):
+    """The API server's own ``apiserver_request_total`` from ``/metrics``:
+    ``{(verb, group, resource, subresource, dry_run): count}`` summed over codes and scopes."""
+    import re
+    resp = api_client.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False,
+                               _return_http_data_only=True)
+    text = resp.data.decode("utf-8")
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, value = line[len("apiserver_request_total{"):].rsplit("} ", 1)
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+        key = (labels.get("verb"), labels.get("group"), labels.get("resource"), labels.get("subresource"),
+               labels.get("dry_run"))
+        out[key] = out.get(key, 0) + float(value)
+    return out
+
+
+def write_requests(api_client, resources):
+    """Write requests (real and dry run) counted so far by the API server to the main resource
+    (not subresources such as status, which controllers write) of each of ``resources``
+    (plural names such as ``clusterqueues``): ``{resource: count}``."""
+    counts = api_request_counts(api_client)
+    out = dict((r, 0) for r in resources)
+    for (verb, dummy_group, resource, subresource, dummy_dry), n in counts.items():
+        if resource in out and verb in WRITE_VERBS and not subresource:
+            out[resource] += int(n)
+    return out
+
+
+def writes_during(api_client, resources, action, attempts=4):
+    """Run ``action()`` until one run happens while nobody else writes ``resources``, and return
+    ``(result, writes)`` of the quietest run. Other tests run in parallel on the same cluster, so a
+    count above zero may be theirs: a module that writes counts at least 1 on every attempt, so
+    this can only find zero when the module itself wrote nothing."""
+    best = None
+    for dummy in range(attempts):
+        before = write_requests(api_client, resources)
+        result = action()
+        after = write_requests(api_client, resources)
+        writes = dict((r, after[r] - before[r]) for r in resources)
+        if best is None or sum(writes.values()) < sum(best[1].values()):
+            best = (result, writes)
+        if not sum(writes.values()):
+            break
+    return best

@@ -40,6 +40,7 @@ options:
     type: dict
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - gpuaas.orchestration.apply
   - gpuaas.orchestration.kueue_resource_groups
   - gpuaas.orchestration.wait
   - gpuaas.orchestration.attributes

@@ -113,6 +113,7 @@ options:
     default: []
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - gpuaas.orchestration.apply
   - gpuaas.orchestration.attributes
 notes:
   - The role C(gpuaas.orchestration.kueue_queues) calls this module once with its plan variables.

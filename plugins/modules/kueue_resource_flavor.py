@@ -104,6 +104,7 @@ options:
     default: 60
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - gpuaas.orchestration.apply
   - gpuaas.orchestration.attributes
 requirements:
   - python >= 3.9

@@ -43,6 +43,7 @@ options:
     type: dict
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - gpuaas.orchestration.apply
   - gpuaas.orchestration.wait
   - gpuaas.orchestration.attributes
 notes:

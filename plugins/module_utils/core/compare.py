@@ -23,6 +23,7 @@ longer holds the intent (someone else changed or removed a field).
 Public API
 ----------
 ``INTENT_ANNOTATION_PREFIX``; ``intent_annotation(manager) -> str``
+``without_server_fields(obj, annotations=())``: without status, server metadata, digests.
 ``intent_digest(obj) -> str``: 32 hex characters over the object as it is applied (without the
     digest annotation itself and without server-populated metadata).
 ``with_intent(obj, manager) -> obj``: a copy that carries its digest annotation.
@@ -54,19 +55,24 @@ def intent_annotation(manager):
     return INTENT_ANNOTATION_PREFIX + manager
 
 
-def _without_digests(obj):
-    out = copy.deepcopy(obj)
+def without_server_fields(obj, annotations=()):
+    """A copy without status, server-populated metadata, the intent digests and the named
+    ``annotations`` (what diffs show and what the digest covers)."""
+    out = copy.deepcopy(obj) if obj else {}
+    out.pop("status", None)
     meta = out.get("metadata") or {}
     for key in _SERVER_METADATA:
         meta.pop(key, None)
-    out.pop("status", None)
     ann = meta.get("annotations")
     if isinstance(ann, dict):
-        for key in [k for k in ann if k.startswith(INTENT_ANNOTATION_PREFIX)]:
+        for key in [k for k in ann if k.startswith(INTENT_ANNOTATION_PREFIX) or k in annotations]:
             ann.pop(key)
         if not ann:
             meta.pop("annotations")
     return out
+
+
+_without_digests = without_server_fields
 
 
 def intent_digest(obj):

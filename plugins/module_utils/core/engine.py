@@ -26,7 +26,7 @@ Flow of ``run(client, items, ...)``::
     does not satisfy the predicate yet (or its status is older than its spec); what is polled is
     read like the live state: one LIST per kind per round (a GET for a kind with one object left)
     an API error or a wait timeout after some writes raises ``PartialRun``: its ``result`` has
-    ``changed: true``, the results so far, and ``failed`` (the object, the error, the API's answer)
+    ``changed: true``, the results so far, and ``failed_object`` (the object, the error, the API's answer)
 
 Public API
 ----------
@@ -70,9 +70,9 @@ import time
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import FIELD_MANAGER
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.compare import (
-    INTENT_ANNOTATION_PREFIX,
     change_reason,
     with_intent,
+    without_server_fields,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
@@ -87,9 +87,6 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait imp
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "gpuaas-orchestration"
 PLAN_LABEL = "gpuaas.io/plan"
-
-SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields",
-                   "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 
 
 class WaitSpec(object):
@@ -160,22 +157,9 @@ def prune_none(obj):
 
 
 def clean_for_diff(obj):
-    """The object without status and server-populated metadata (for diffs and comparisons)."""
-    if not obj:
-        return {}
-    out = copy.deepcopy(obj)
-    out.pop("status", None)
-    meta = out.get("metadata") or {}
-    for k in SERVER_METADATA:
-        meta.pop(k, None)
-    ann = meta.get("annotations")
-    if ann:
-        ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        for key in [k for k in ann if k.startswith(INTENT_ANNOTATION_PREFIX)]:
-            ann.pop(key)
-        if not ann:
-            meta.pop("annotations")
-    return out
+    """The object without status, server-populated metadata and the intent digests (for diffs
+    and comparisons)."""
+    return without_server_fields(obj, annotations=("kubectl.kubernetes.io/last-applied-configuration",))
 
 
 def without_managed_fields(obj):
@@ -439,7 +423,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
         if isinstance(e, ApiError):
             failed["api_error"] = {"status": e.status, "reason": e.reason, "message": e.api_message}
         timings["total"] = round(time.monotonic() - t0, 3)
-        raise PartialRun(e, outcome(failed=failed))
+        raise PartialRun(e, outcome(failed_object=failed))
     t4 = time.monotonic()
     timings["wait"] = round(t4 - t3, 3)
     timings["total"] = round(t4 - t0, 3)

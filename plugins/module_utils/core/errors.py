@@ -315,12 +315,13 @@ class FieldConflict(GpuaasError):
 
 class PartialRun(GpuaasError):
     """A run that stopped half-way: ``cause`` (the error) and ``result`` (the engine result of what
-    was done before it: ``changed``, ``results``, ``summary``, and ``failed`` naming the object)."""
+    was done before it: ``changed``, ``results``, ``summary``, and ``failed_object`` naming the
+    object that failed, the error and the API's answer)."""
 
     def __init__(self, cause, result):
         self.cause = cause
         self.result = result
-        failed = result.get("failed") or {}
+        failed = result.get("failed_object") or {}
         done = [r for r in result.get("results") or [] if r.get("action") in ("created", "updated", "deleted")]
         msg = "%s%s" % ("%s: " % failed["ref"] if failed.get("ref") and failed["ref"] not in str(cause) else "", cause)
         if done:
@@ -332,7 +333,7 @@ class PartialRun(GpuaasError):
 
     def to_result(self):
         out = dict(self.cause.to_result()) if isinstance(self.cause, GpuaasError) else {}
-        for key in ("changed", "results", "summary", "failed", "timings"):
+        for key in ("changed", "results", "summary", "failed_object", "timings"):
             if key in self.result:
                 out[key] = self.result[key]
         return out

@@ -109,15 +109,16 @@ class KindDescription(object):
         return "KindDescription(%s)" % self.kind.kind
 
     def argument_spec(self, extra=None):
-        spec = copy.deepcopy(self.options)
-        spec.update(copy.deepcopy(COMMON_OPTIONS))
+        # a kind's own option of the same name wins (a NodePool's ``labels`` are its nodes' labels)
+        spec = copy.deepcopy(COMMON_OPTIONS)
+        spec.update(copy.deepcopy(self.options))
         spec.update(copy.deepcopy(extra or {}))
         return spec
 
     def entry_spec(self):
-        spec = copy.deepcopy(self.options)
-        spec.update(copy.deepcopy(OBJECT_OPTIONS))
+        spec = copy.deepcopy(OBJECT_OPTIONS)
         spec["force"] = dict(type="bool")
+        spec.update(copy.deepcopy(self.options))
         return spec
 
     def wait_spec(self, timeout):

@@ -38,7 +38,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common 
     check_meta,
     check_ref,
     obj_of,
-    quantity_text,
+    render_fair_sharing,
     render_resource_groups,
     validate_resource_groups,
 )
@@ -100,9 +100,8 @@ def render_cluster_queue(p):
             "whenCanPreempt": ff.get("when_can_preempt"),
             "preference": ff.get("preference"),
         }
-    fs = p.get("fair_sharing")
-    if fs and fs.get("weight") is not None:
-        spec["fairSharing"] = {"weight": quantity_text(fs.get("weight"))}
+    if render_fair_sharing(p) is not None:
+        spec["fairSharing"] = render_fair_sharing(p)
     acs = p.get("admission_checks")
     if acs is not None:
         spec["admissionChecksStrategy"] = {"admissionChecks": [

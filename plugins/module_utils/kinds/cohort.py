@@ -22,7 +22,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common 
     check_meta,
     check_ref,
     obj_of,
-    quantity_text,
+    render_fair_sharing,
     render_resource_groups,
     validate_resource_groups,
 )
@@ -41,9 +41,8 @@ def render_cohort(p):
     groups = render_resource_groups(p.get("resource_groups"))
     if groups is not None:
         spec["resourceGroups"] = groups
-    fs = p.get("fair_sharing")
-    if fs and fs.get("weight") is not None:
-        spec["fairSharing"] = {"weight": quantity_text(fs.get("weight"))}
+    if render_fair_sharing(p) is not None:
+        spec["fairSharing"] = render_fair_sharing(p)
     return obj_of(COHORT, p, spec)
 
 

@@ -26,7 +26,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common 
     check_ref,
     immutable,
     obj_of,
-    quantity_text,
+    render_fair_sharing,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.safety import local_queue_delete_safety
 
@@ -42,9 +42,8 @@ def render_local_queue(p):
     spec = {"clusterQueue": p.get("cluster_queue")}
     if p.get("stop_policy"):
         spec["stopPolicy"] = p["stop_policy"]
-    fs = p.get("fair_sharing")
-    if fs and fs.get("weight") is not None:
-        spec["fairSharing"] = {"weight": quantity_text(fs.get("weight"))}
+    if render_fair_sharing(p) is not None:
+        spec["fairSharing"] = render_fair_sharing(p)
     return obj_of(LOCAL_QUEUE, p, spec, namespaced=True)
 
 
