@@ -19,6 +19,8 @@ description:
     node class, expiry, labels, annotations), carry the labels C(karpenter.sh/nodepool) and
     C(gpuaas.io/capacity-group), are owned by the NodePool, and by default carry
     C(karpenter.sh/do-not-disrupt=true) so that consolidation does not take the capacity back.
+    Their names are C(<nodepool>-<name>-<5 random lowercase letters>); they are created with
+    server-side apply (server-side dry run in check mode) and deleted through the same path.
   - Idempotent in count. NodeClaims of the group already being deleted do not count. A rerun with
     the same I(count) creates nothing; a rerun after one NodeClaim disappeared creates one.
   - Scaling down deletes the NodeClaims named in I(remove) first, then those without a node yet, then
@@ -170,7 +172,7 @@ changed:
   returned: always
   type: bool
 created:
-  description: Names of the NodeClaims created (their generateName in check mode).
+  description: Names of the NodeClaims created (in check mode, the names the server-side dry run was sent with).
   returned: always
   type: list
   elements: str

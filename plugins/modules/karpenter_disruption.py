@@ -152,19 +152,17 @@ timings:
 """
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+import copy
+
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.ops import LazyClient, run_disruption
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodepool import BUDGET_OPTIONS
 
 
 def argument_spec():
     return dict(
         action=dict(type="str", required=True, choices=["pause", "resume", "mark", "unmark"]),
         nodepool=dict(type="str"),
-        budgets=dict(type="list", elements="dict", options=dict(
-            nodes=dict(type="str", required=True),
-            schedule=dict(type="str"),
-            duration=dict(type="str"),
-            reasons=dict(type="list", elements="str"),
-        )),
+        budgets=dict(type="list", elements="dict", options=copy.deepcopy(BUDGET_OPTIONS)),
         reason=dict(type="str"),
         nodes=dict(type="list", elements="str"),
     )

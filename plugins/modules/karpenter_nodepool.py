@@ -21,6 +21,8 @@ description:
     each naming the field and the value (requirement operators and values, C(minValues), taint
     effects, quantities, durations, budgets as a count or a percentage up to 100%, cron schedules
     field by field, schedule without duration and the reverse, disruption reasons, weight 1..100).
+    The field is the NodePool's, for example C(spec.template.spec.requirements[0].operator) for
+    I(requirements[0].operator) or C(spec.limits['nvidia.com/gpu']) for I(limits).
   - Changing the C(group) or C(kind) of I(node_class_ref) of an existing NodePool is refused before
     any write (Karpenter forbids it; delete and recreate the pool).
   - Writes with server-side apply under the collection's field manager; check mode uses
@@ -170,6 +172,12 @@ options:
     description: With I(state=absent), delete the pool even when it still has NodeClaims or nodes.
     type: bool
     default: false
+  force_conflicts:
+    description:
+      - Take over fields of the NodePool that other field managers set (server-side apply with force).
+      - With C(false) the module fails naming those fields and their managers, and writes nothing.
+    type: bool
+    default: true
   wait:
     description:
       - With I(state=present), wait until the pool is C(Ready).
@@ -297,74 +305,23 @@ diff:
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.ops import LazyClient, run_nodepool
-
-TAINT_OPTIONS = dict(
-    key=dict(type="str", required=True, no_log=False),
-    value=dict(type="str"),
-    effect=dict(type="str", required=True),
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodepool import DESCRIPTION
 
 
 def argument_spec():
-    return dict(
-        name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        labels=dict(type="dict"),
-        annotations=dict(type="dict"),
-        requirements=dict(type="list", elements="dict", default=[], options=dict(
-            key=dict(type="str", required=True, no_log=False),
-            operator=dict(type="str", required=True),
-            values=dict(type="list", elements="str"),
-            min_values=dict(type="int"),
-        )),
-        taints=dict(type="list", elements="dict", options=TAINT_OPTIONS),
-        startup_taints=dict(type="list", elements="dict", options=TAINT_OPTIONS),
-        node_class_ref=dict(type="dict", options=dict(
-            group=dict(type="str", required=True),
-            kind=dict(type="str", required=True),
-            name=dict(type="str", required=True),
-        )),
-        expire_after=dict(type="str"),
-        termination_grace_period=dict(type="str"),
-        disruption=dict(type="dict", options=dict(
-            consolidation_policy=dict(type="str"),
-            consolidate_after=dict(type="str"),
-            budgets=dict(type="list", elements="dict", options=dict(
-                nodes=dict(type="str", required=True),
-                schedule=dict(type="str"),
-                duration=dict(type="str"),
-                reasons=dict(type="list", elements="str"),
-            )),
-        )),
-        limits=dict(type="dict"),
-        weight=dict(type="int"),
-        force=dict(type="bool", default=False),
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="int", default=120),
-    )
-
-
-def _drop_none(value):
-    if isinstance(value, dict):
-        return dict((k, _drop_none(v)) for k, v in value.items() if v is not None)
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
+    """The NodePool description's options and the common ones (wait longer: pools take a while)."""
+    return DESCRIPTION.argument_spec(extra=dict(wait_timeout=dict(type="int", default=120)))
 
 
 def run(module):
-    params = dict(module.params)
-    for key in ("requirements", "taints", "startup_taints", "disruption"):
-        if params.get(key) is not None:
-            params[key] = _drop_none(params[key])
-    result, extra = run_nodepool(LazyClient(lambda: module.client), params, check_mode=module.check_mode)
+    result, extra = run_nodepool(LazyClient(lambda: module.client), dict(module.params), check_mode=module.check_mode)
     module.exit_engine(result, single=True, **extra)
 
 
 def main():
     module = GpuaasModule(
         argument_spec(),
-        required_if=[("state", "present", ("node_class_ref",))],
+        required_if=[("state", "present", DESCRIPTION.required_when_present)],
     )
     module.run(run)
 

@@ -10,7 +10,7 @@ INSTANCE_TYPES_FILE = os.path.join(REPO, ".cluster", "instance-types.json")
 NODEPOOL_BAD = [
     ("bad operator", {"requirements": [{"key": "nvidia.com/gpu.count", "operator": "Like", "values": ["8"]}]},
      "requirements[0].operator", "Like"),
-    ("bad quantity", {"limits": {"nvidia.com/gpu": "8 GPUs"}}, "limits[nvidia.com/gpu]", "8 GPUs"),
+    ("bad quantity", {"limits": {"nvidia.com/gpu": "8 GPUs"}}, "spec.limits['nvidia.com/gpu']", "8 GPUs"),
     ("budget over 100%", {"disruption": {"budgets": [{"nodes": "150%"}]}}, "disruption.budgets[0].nodes", "150%"),
     ("malformed cron", {"disruption": {"budgets": [{"nodes": "0", "schedule": "0 25 * * *", "duration": "1h"}]}},
      "disruption.budgets[0].schedule", "0 25 * * *"),
@@ -21,15 +21,15 @@ NODEPOOL_BAD = [
     ("weight out of range", {"weight": 101}, "weight", "101"),
     ("nodeClassRef kind change", {"node_class_ref": {"group": "karpenter.kwok.sh", "kind": "OtherNodeClass",
                                                      "name": "default"}},
-     "node_class_ref.kind", "OtherNodeClass"),
+     "spec.template.spec.nodeClassRef.kind", "OtherNodeClass"),
     ("Gt with a non-number", {"requirements": [{"key": "nvidia.com/gpu.count", "operator": "Gt",
                                                 "values": ["many"]}]},
      "requirements[0].values", "many"),
     ("minValues above values", {"requirements": [{"key": "node.kubernetes.io/instance-type", "operator": "In",
                                                   "values": ["gpu-1x-l4"], "min_values": 2}]},
-     "requirements[0].min_values", "2"),
+     "requirements[0].minValues", "2"),
     ("bad taint effect", {"taints": [{"key": "gpuaas.io/x", "effect": "NoWay"}]}, "taints[0].effect", "NoWay"),
-    ("restricted label", {"labels": {"karpenter.sh/nodepool": "x"}}, "labels[karpenter.sh/nodepool]", None),
+    ("restricted label", {"labels": {"karpenter.sh/nodepool": "x"}}, "labels['karpenter.sh/nodepool']", "karpenter.sh/nodepool"),
 ]
 
 

@@ -184,3 +184,5 @@ def test_wait_timeout_says_what_it_saw(ansible, kq, sfx):
     assert r.get("failed")
     assert r["msg"].startswith("timed out after 2s waiting for ClusterQueue/%s to be Active; last seen: Active=False" % cq), r["msg"]
     assert "FlavorNotFound" in r["msg"]
+    # the queue was created before the wait ran out: the failure says so (handlers fire)
+    assert r["changed"] is True and r["results"][0]["action"] == "created", r

@@ -1,0 +1,260 @@
+"""Unit tests of NodeClaims and capacity groups: the NodeClaim description, shapes, the GPU limit
+check with Decimal quantities, scale-down planning, summaries."""
+import random
+import re
+from decimal import Decimal
+
+import pytest
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
+    ErrorCollector,
+    SafetyError,
+    ValidationError,
+)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter import capacity as c
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.info import pool_summary
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import nodeclaim as nc
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodepool import NODEPOOL_LABEL
+
+POOL = {"metadata": {"name": "gp", "uid": "u-1"},
+        "spec": {"template": {"metadata": {"labels": {"team": "ml"}},
+                              "spec": {"requirements": [
+                                  {"key": "node.kubernetes.io/instance-type", "operator": "In",
+                                   "values": ["gpu-1x-l4", "gpu-4x-l4"]},
+                                  {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]},
+                                  {"key": "nvidia.com/gpu.count", "operator": "Gte", "values": ["1"]}],
+                                  "taints": [{"key": "t", "value": "x", "effect": "NoSchedule"}],
+                                  "nodeClassRef": {"group": "g", "kind": "K", "name": "n"},
+                                  "expireAfter": "720h"}}}}
+
+
+def test_render_nodeclaim_from_pool():
+    claim = nc.render_nodeclaim(POOL, "train", {"instance_types": ["gpu-4x-l4"], "requirements": {
+        "nvidia.com/gpu.count": "4"}}, "gp-train-abcde", labels={"x": "y"})
+    reqs = {r["key"]: r for r in claim["spec"]["requirements"]}
+    assert reqs["node.kubernetes.io/instance-type"]["values"] == ["gpu-4x-l4"]
+    assert reqs["karpenter.sh/capacity-type"]["values"] == ["on-demand"]
+    assert reqs["nvidia.com/gpu.count"] == {"key": "nvidia.com/gpu.count", "operator": "In", "values": ["4"]}
+    assert len(claim["spec"]["requirements"]) == 3
+    meta = claim["metadata"]
+    assert meta["name"] == "gp-train-abcde" and "generateName" not in meta
+    assert meta["labels"][NODEPOOL_LABEL] == "gp" and meta["labels"][nc.CAPACITY_GROUP_LABEL] == "train"
+    assert meta["labels"]["team"] == "ml" and meta["labels"]["x"] == "y"
+    assert meta["labels"]["app.kubernetes.io/managed-by"] == "gpuaas-orchestration"
+    assert meta["annotations"][nc.DO_NOT_DISRUPT] == "true"
+    assert meta["ownerReferences"] == [{"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "name": "gp",
+                                        "uid": "u-1", "blockOwnerDeletion": True}]
+    assert claim["spec"]["taints"] == POOL["spec"]["template"]["spec"]["taints"]
+    assert claim["spec"]["nodeClassRef"] == {"group": "g", "kind": "K", "name": "n"}
+    assert claim["spec"]["expireAfter"] == "720h"
+    assert nc.DESCRIPTION.validate(claim) == []
+    unprotected = nc.render_nodeclaim(POOL, "train", {"instance_types": ["gpu-4x-l4"]}, "n", protect=False)
+    assert "annotations" not in unprotected["metadata"]
+
+
+def test_nodeclaim_description():
+    d = nc.DESCRIPTION
+    assert d.kind.kind == "NodeClaim" and ("spec", "resources", "requests", "*") in d.quantity_paths
+    predicate, what = d.ready
+    assert what == "Initialized" and not predicate(None)
+    assert predicate({"status": {"conditions": [{"type": "Initialized", "status": "True"}]}})
+    params = {"name": "gp-train-abcde", "nodepool": "gp", "capacity_group": "train",
+              "instance_types": ["gpu-1x-l4"], "nodepool_object": POOL}
+    assert d.render(params)["metadata"]["name"] == "gp-train-abcde"
+    claim = d.render(params)
+    assert d.immutable(claim, None) == [] and d.immutable(claim, claim) == []
+    other = nc.render_nodeclaim(POOL, "train", {"instance_types": ["gpu-4x-l4"]}, "gp-train-abcde")
+    errors = d.immutable(claim, other)
+    assert [e.field for e in errors] == ["spec.requirements"] and "is immutable" in errors[0].problem
+
+
+def test_nodeclaim_validation_names_field_value_problem():
+    claim = nc.render_nodeclaim(POOL, "Bad_Group", {"instance_types": ["gpu-4x-l4"]}, "gp-Bad_Group-abcde")
+    claim["spec"]["resources"] = {"requests": {"nvidia.com/gpu": "four"}}
+    errors = {e.field: e for e in nc.DESCRIPTION.validate(claim)}
+    assert errors["metadata.name"].value == "gp-Bad_Group-abcde" and "DNS-1123" in errors["metadata.name"].problem
+    assert errors["spec.resources.requests['nvidia.com/gpu']"].value == "four"
+
+
+def test_shape_outside_pool_is_a_validation_error():
+    errors = nc.shape_errors(POOL, {"instance_types": ["gpu-8x-a100"]})
+    assert len(errors) == 1 and isinstance(errors[0], ValidationError)
+    assert errors[0].field == "instance_types" and errors[0].value == ["gpu-8x-a100"]
+    assert "does not allow gpu-8x-a100" in errors[0].problem
+    errors = nc.shape_errors(POOL, {"requirements": {"nvidia.com/gpu.count": "0"}})
+    assert errors[0].field == "shape['nvidia.com/gpu.count']" and "Gte" in errors[0].problem
+    assert nc.shape_errors(POOL, {"instance_types": ["gpu-1x-l4"]}) == []
+
+
+@pytest.mark.parametrize("op, values, value, allowed", [
+    ("In", ["a"], "a", True), ("NotIn", ["a"], "a", False), ("Exists", [], "x", True),
+    ("DoesNotExist", [], "x", False), ("Gt", ["3"], "4", True), ("Lt", ["3"], "3", False),
+    ("Gte", ["3"], "3", True), ("Lte", ["3"], "4", False), ("Gt", ["3"], "x", False),
+])
+def test_requirement_allows(op, values, value, allowed):
+    assert nc.requirement_allows({"key": "k", "operator": op, "values": values}, value) is allowed
+
+
+def test_new_names_are_valid_and_avoid_taken_ones():
+    rand = random.Random(1)
+    first = nc.new_name("gp", "train", rand=random.Random(1))
+    assert re.match(r"^gp-train-[a-z]{5}$", first)
+    second = nc.new_name("gp", "train", taken={first}, rand=rand)
+    assert second != first and re.match(r"^gp-train-[a-z]{5}$", second)
+
+
+def test_claim_ready():
+    init = {"status": {"conditions": [{"type": "Initialized", "status": "True"}],
+                       "allocatable": {"nvidia.com/gpu": "4"}}}
+    node4 = {"status": {"allocatable": {"nvidia.com/gpu": "4"}}}
+    node2 = {"status": {"allocatable": {"nvidia.com/gpu": "2"}}}
+    assert nc.claim_ready(init, node4, want_gpus=True)
+    assert not nc.claim_ready(init, node2, want_gpus=False)
+    assert not nc.claim_ready(init, None, want_gpus=False)
+    assert nc.claim_ready({"status": init["status"]["conditions"] and {"conditions": init["status"]["conditions"]}},
+                          {"status": {}}, want_gpus=False)
+    assert not nc.claim_ready({"status": {}}, node4, want_gpus=True)
+    assert nc.allocatable_gpus(node4) == Decimal(4) and nc.allocatable_gpus({"status": {}}) is None
+
+
+def test_catalog_resolution():
+    doc = [{"name": "gpu-1x-l4", "resources": {"nvidia.com/gpu": "1", "cpu": "8"},
+            "offerings": [{"requirements": [{"key": "nvidia.com/gpu.product", "operator": "In",
+                                             "values": ["NVIDIA-L4"]}]}]},
+           {"name": "gpu-4x-l4", "resources": {"nvidia.com/gpu": "4"},
+            "offerings": [{"requirements": [{"key": "nvidia.com/gpu.product", "operator": "In",
+                                             "values": ["NVIDIA-L4"]}]}]},
+           {"Name": "c-4x", "Resources": {"cpu": "4"}, "Offerings": []}]
+    cat = c.load_instance_type_catalog(doc)
+    assert cat[1]["gpu_count"] == 4 and cat[2]["gpu_count"] == 0 and cat[2]["name"] == "c-4x"
+    assert c.resolve_instance_types(cat, gpu_count=4, gpu_product="NVIDIA-L4") == ["gpu-4x-l4"]
+    assert c.resolve_instance_types(cat, gpu_product="NVIDIA-L4") == ["gpu-1x-l4", "gpu-4x-l4"]
+    assert c.resolve_instance_types(cat, gpu_count=8) == []
+
+
+def test_resolve_shape_errors_carry_field_value_problem():
+    catalog = [{"name": "gpu-4x-l4", "gpu_count": 4, "gpu_product": "NVIDIA-L4"}]
+    errs = ErrorCollector()
+    shape = c.resolve_shape(errs, {"gpu_count": 4}, catalog)
+    assert not errs.errors and shape["instance_types"] == ["gpu-4x-l4"] and shape["gpus_per_node"] == 4
+    c.resolve_shape(errs, {"gpu_count": 3}, catalog)
+    c.resolve_shape(errs, {"instance_types": ["bad type!"], "gpu_product": "x y"}, None)
+    c.resolve_shape(errs, {}, None)
+    got = [(e.field, e.value) for e in errs.errors]
+    assert got == [("gpu_count", 3), ("gpu_product", "x y"), ("instance_types[0]", "bad type!"),
+                   ("instance_types", None)]
+    assert "no instance type offers 3 GPUs" in errs.errors[0].problem
+
+
+def claim(name, node=None, created="2026-01-01T00:00:00Z"):
+    return {"metadata": {"name": name, "creationTimestamp": created}, "status": {"nodeName": node}}
+
+
+def pod(name, annotations=None, daemon=False, phase="Running"):
+    meta = {"name": name, "namespace": "ns", "annotations": annotations or {}}
+    if daemon:
+        meta["ownerReferences"] = [{"kind": "DaemonSet", "name": "ds"}]
+    return {"metadata": meta, "status": {"phase": phase}}
+
+
+def test_scale_down_prefers_emptiest_and_skips_do_not_disrupt():
+    claims = [claim("a", "na"), claim("b", "nb"), claim("c", "nc")]
+    pods = {"na": [pod("p1"), pod("p2")], "nb": [pod("ds", daemon=True)],
+            "nc": [pod("keep", {nc.DO_NOT_DISRUPT: "true"})]}
+    victims, blocked = c.plan_scale_down(claims, pods, 1)
+    assert [v["metadata"]["name"] for v in victims] == ["b"]
+    assert blocked == {"c": ["ns/keep"]}
+    victims, _kept = c.plan_scale_down(claims, pods, 2)
+    assert [v["metadata"]["name"] for v in victims] == ["b", "a"]
+    with pytest.raises(SafetyError) as exc:
+        c.plan_scale_down(claims, pods, 3)
+    assert exc.value.field == "count" and exc.value.affected == ["ns/keep"] and "force" in str(exc.value)
+    victims, _kept = c.plan_scale_down(claims, pods, 3, force=True)
+    assert len(victims) == 3
+    victims, _kept = c.plan_scale_down(claims, pods, 1, preferred=["a"])
+    assert [v["metadata"]["name"] for v in victims] == ["a"]
+    with pytest.raises(SafetyError):
+        c.plan_scale_down(claims, pods, 1, preferred=["c"])
+
+
+def test_scale_down_unlaunched_first():
+    claims = [claim("a", "na"), claim("b", None)]
+    victims, _kept = c.plan_scale_down(claims, {"na": []}, 1)
+    assert victims[0]["metadata"]["name"] == "b"
+
+
+def test_scale_down_remove_by_node_name_and_unknown_names():
+    claims = [claim("a", "na"), claim("b", "nb")]
+    pods = {"na": [], "nb": [pod("keep", {nc.DO_NOT_DISRUPT: "true"})]}
+    victims, _kept = c.plan_scale_down(claims, pods, 1, preferred=["na"])    # a node's name
+    assert [v["metadata"]["name"] for v in victims] == ["a"]
+    with pytest.raises(SafetyError) as exc:                                   # protected, named by node
+        c.plan_scale_down(claims, pods, 1, preferred=["nb"])
+    assert exc.value.field == "remove" and exc.value.value == "nb"
+    assert "NodeClaim b" in str(exc.value) and "ns/keep" in str(exc.value)
+    with pytest.raises(ValidationError) as exc:                               # no such NodeClaim or node
+        c.plan_scale_down(claims, pods, 1, preferred=["zz"])
+    assert exc.value.field == "remove" and exc.value.value == ["zz"] and "(it has: a, b)" in exc.value.problem
+
+
+def test_gpu_limit_error():
+    pool = {"metadata": {"name": "gp"}, "spec": {"limits": {"nvidia.com/gpu": "8"}}}
+    claims = [{"metadata": {"name": "a"}, "status": {"nodeName": "na"}},
+              {"metadata": {"name": "b"}, "status": {"allocatable": {"nvidia.com/gpu": "4"}}},
+              {"metadata": {"name": "c", "deletionTimestamp": "x"}, "status": {"nodeName": "nc"}}]
+    nodes = {"na": {"status": {"allocatable": {"nvidia.com/gpu": "1"}}},
+             "nc": {"status": {"allocatable": {"nvidia.com/gpu": "8"}}}}
+    assert c.gpu_limit_error(pool, claims, nodes, 3, 1) is None          # 1 + 4 + 3 = 8
+    err = c.gpu_limit_error(pool, claims, nodes, 1, 4)                   # 1 + 4 + 4 = 9
+    assert isinstance(err, SafetyError) and err.field == "count" and err.affected == ["NodePool/gp"]
+    assert "limit 8" in str(err) and "has 5 of its" in str(err) and "force" in str(err)
+    assert c.gpu_limit_error({"metadata": {"name": "x"}, "spec": {}}, claims, nodes, 5, 8) is None
+
+
+def test_gpu_limit_in_decimal_quantities():
+    pool = {"metadata": {"name": "gp"}, "spec": {"limits": {"nvidia.com/gpu": "8k"}}}
+    claims = [{"metadata": {"name": "a"}, "status": {"allocatable": {"nvidia.com/gpu": "7999"}}}]
+    assert c.gpu_limit_error(pool, claims, {}, 1, 1) is None
+    assert c.gpu_limit_error(pool, claims, {}, 2, 1) is not None
+
+
+def test_gpu_limit_counts_nodeclaims_not_launched_yet():
+    pool = {"metadata": {"name": "gp"}, "spec": {"limits": {"nvidia.com/gpu": "8"}}}
+    # created a moment ago by an earlier run: no node, no status; its GPUs still count
+    by_requirement = {"metadata": {"name": "a"}, "spec": {"requirements": [
+        {"key": nc.GPU_COUNT_LABEL, "operator": "In", "values": ["4"]}]}}
+    by_request = {"metadata": {"name": "b"}, "spec": {"resources": {"requests": {"nvidia.com/gpu": "2"}}}}
+    unknown = {"metadata": {"name": "c"}, "spec": {}}
+    assert c.gpu_limit_error(pool, [by_requirement, by_request], {}, 1, 2) is None      # 4 + 2 + 2 = 8
+    assert c.gpu_limit_error(pool, [by_requirement, by_request], {}, 1, 3) is not None  # 4 + 2 + 3 = 9
+    # one of unknown size counts as the shape being added
+    assert c.gpu_limit_error(pool, [unknown], {}, 1, 4) is None                         # 4 + 4 = 8
+    assert c.gpu_limit_error(pool, [unknown], {}, 2, 4) is not None                     # 4 + 8 = 12
+
+
+def test_nodeclaim_summary():
+    claim_obj = {"metadata": {"name": "a", "labels": {NODEPOOL_LABEL: "gp", nc.INSTANCE_TYPE_LABEL: "t"}},
+                 "status": {"nodeName": "na", "conditions": [{"type": "Initialized", "status": "True"}]}}
+    node = {"metadata": {"labels": {nc.GPU_PRODUCT_LABEL: "NVIDIA-L4"}},
+            "status": {"allocatable": {"nvidia.com/gpu": "4"}}}
+    out = c.nodeclaim_summary(claim_obj, node)
+    assert out["gpu_capacity"] == 4 and out["gpu_allocatable"] == 4 and out["initialized"]
+    assert out["gpu_product"] == "NVIDIA-L4" and out["instance_type"] == "t" and out["nodepool"] == "gp"
+    assert isinstance(out["gpu_capacity"], int)
+
+
+def test_pool_summary():
+    pool = {"metadata": {"name": "gp", "annotations": {}},
+            "spec": {"limits": {"nvidia.com/gpu": "8", "memory": "1Gi"},
+                     "disruption": {"budgets": [{"nodes": "10%"}]}},
+            "status": {"resources": {"nvidia.com/gpu": "4", "memory": "512Mi"}, "nodes": 1,
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+    nodes = [{"metadata": {"name": "n1", "labels": {NODEPOOL_LABEL: "gp"}},
+              "status": {"capacity": {"nvidia.com/gpu": "4"}, "allocatable": {"nvidia.com/gpu": "4"}}},
+             {"metadata": {"name": "n2", "labels": {}}, "status": {"capacity": {"nvidia.com/gpu": "8"}}}]
+    out = pool_summary(pool, nodes, [])
+    assert out["nodes"] == 1 and out["gpu_capacity"] == 4 and out["gpu_allocatable"] == 4
+    assert out["limits"]["nvidia.com/gpu"] == {"limit": "8", "used": 4, "remaining": 4, "percent": 50.0}
+    assert out["limits"]["memory"] == {"limit": "1Gi", "used": 2 ** 29, "remaining": 2 ** 29, "percent": 50.0}
+    assert all(type(v) in (int, float, str) for v in out["limits"]["nvidia.com/gpu"].values())
+    assert out["active_budgets"] == [{"nodes": "10%"}] and not out["paused"] and out["ready"] == "True"
