@@ -7,6 +7,7 @@ Public API
 ----------
 ``KUEUE``: the Kueue kind descriptions in dependency order (topologies, resource flavors, cohorts,
     workload priority classes, admission checks, cluster queues, local queues).
+``KARPENTER``: NodePool, NodeClaim. ``ALL``: every description, in dependency order.
 ``by_section(descriptions) -> {section: description}``; ``describe(kind) -> description``;
 ``immutable_errors(kind, obj, live)``: the immutable-field errors of a kind (pure).
 """
@@ -19,6 +20,8 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import 
     cluster_queue,
     cohort,
     local_queue,
+    nodeclaim,
+    nodepool,
     resource_flavor,
     topology,
     workload_priority_class,
@@ -34,6 +37,10 @@ KUEUE = sorted([
     local_queue.DESCRIPTION,
 ], key=lambda d: d.rank)
 
+KARPENTER = [nodepool.DESCRIPTION, nodeclaim.DESCRIPTION]
+
+ALL = sorted(KUEUE + KARPENTER, key=lambda d: d.rank)
+
 
 def by_section(descriptions):
     return dict((d.section, d) for d in descriptions)
@@ -41,7 +48,7 @@ def by_section(descriptions):
 
 def describe(kind):
     """The description of ``kind`` (a ``client.Kind``); ``KeyError`` for a kind not described."""
-    for d in KUEUE:
+    for d in ALL:
         if d.kind == kind:
             return d
     raise KeyError(kind.kind)
