@@ -171,6 +171,6 @@ def change_reason(desired, live, manager, quantity_paths=()):
     diffs = differences(_without_digests(desired), live, quantity_paths)
     if diffs:
         shown = ", ".join("%s (want %s, live %s)" % (format_path(p), json.dumps(d, default=str)[:80],
-                                                      json.dumps(l, default=str)[:80]) for p, d, l in diffs[:5])
+                                                     json.dumps(l, default=str)[:80]) for p, d, l in diffs[:5])
         return "live object differs: %s%s" % (shown, " and %d more" % (len(diffs) - 5) if len(diffs) > 5 else "")
     return None

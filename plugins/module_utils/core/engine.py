@@ -390,7 +390,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
             if "diff" in entry:
                 diffs.append(dict(entry["diff"], before_header="%s (live)" % it.ref,
                                   after_header="%s (%s%s)" % (it.ref, entry["action"],
-                                                             ", check mode" if check_mode else "")))
+                                                              ", check mode" if check_mode else "")))
             results.append(entry)
         t3 = time.monotonic()
         timings["apply"] = round(t3 - t2, 3)

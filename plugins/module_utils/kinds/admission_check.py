@@ -33,13 +33,13 @@ OPTIONS = dict(
     )),
 )
 
+
 def render_admission_check(p):
     spec = {"controllerName": p.get("controller_name")}
     par = p.get("parameters")
     if par:
         spec["parameters"] = {"apiGroup": par.get("api_group"), "kind": par.get("kind"), "name": par.get("name")}
     return obj_of(ADMISSION_CHECK, p, spec)
-
 
 
 def validate_admission_check(obj):
@@ -62,12 +62,12 @@ def validate_admission_check(obj):
     return errs.errors
 
 
-
 def immutable_admission_check(obj, live):
     errs = ErrorCollector()
     immutable(errs, "spec.controllerName", (obj.get("spec") or {}).get("controllerName"),
               (live.get("spec") or {}).get("controllerName"))
     return errs.errors
+
 
 DESCRIPTION = KindDescription(
     ADMISSION_CHECK, OPTIONS, render_admission_check, validate_admission_check, section="admission_checks", rank=34,

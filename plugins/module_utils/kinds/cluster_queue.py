@@ -71,6 +71,7 @@ OPTIONS = dict(
     stop_policy=STOP_POLICY_SPEC,
 )
 
+
 def render_cluster_queue(p):
     spec = {}
     if p.get("cohort"):
@@ -109,7 +110,6 @@ def render_cluster_queue(p):
     if p.get("stop_policy"):
         spec["stopPolicy"] = p["stop_policy"]
     return obj_of(CLUSTER_QUEUE, p, spec)
-
 
 
 def validate_cluster_queue(obj):
@@ -158,7 +158,6 @@ def validate_cluster_queue(obj):
                 errs.check(fl in flavors, "spec.admissionChecksStrategy.admissionChecks[%d].onFlavors[%d]" % (i, j), fl,
                            "must be one of the flavors of this queue (%s)" % ", ".join(sorted(flavors)))
     return errs.errors
-
 
 
 DESCRIPTION = KindDescription(

@@ -34,6 +34,7 @@ OPTIONS = dict(
     fair_sharing=FAIR_SHARING_SPEC,
 )
 
+
 def render_cohort(p):
     spec = {}
     if p.get("parent"):
@@ -44,7 +45,6 @@ def render_cohort(p):
     if render_fair_sharing(p) is not None:
         spec["fairSharing"] = render_fair_sharing(p)
     return obj_of(COHORT, p, spec)
-
 
 
 def validate_cohort(obj):
@@ -58,7 +58,6 @@ def validate_cohort(obj):
     validate_resource_groups(errs, "spec.resourceGroups", spec.get("resourceGroups"), bool(parent), parent_word="parent")
     check_fair_sharing(errs, "spec.fairSharing", spec.get("fairSharing"))
     return errs.errors
-
 
 
 DESCRIPTION = KindDescription(

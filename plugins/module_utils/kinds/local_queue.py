@@ -38,6 +38,7 @@ OPTIONS = dict(
     fair_sharing=FAIR_SHARING_SPEC,
 )
 
+
 def render_local_queue(p):
     spec = {"clusterQueue": p.get("cluster_queue")}
     if p.get("stop_policy"):
@@ -45,7 +46,6 @@ def render_local_queue(p):
     if render_fair_sharing(p) is not None:
         spec["fairSharing"] = render_fair_sharing(p)
     return obj_of(LOCAL_QUEUE, p, spec, namespaced=True)
-
 
 
 def validate_local_queue(obj):
@@ -59,13 +59,13 @@ def validate_local_queue(obj):
     return errs.errors
 
 
-
 def immutable_local_queue(obj, live):
     errs = ErrorCollector()
     spec, lspec = obj.get("spec") or {}, live.get("spec") or {}
     if spec.get("clusterQueue") and lspec.get("clusterQueue"):
         immutable(errs, "spec.clusterQueue", spec.get("clusterQueue"), lspec.get("clusterQueue"))
     return errs.errors
+
 
 DESCRIPTION = KindDescription(
     LOCAL_QUEUE, OPTIONS, render_local_queue, validate_local_queue, section="local_queues", rank=37,

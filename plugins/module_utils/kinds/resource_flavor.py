@@ -39,6 +39,7 @@ OPTIONS = dict(
     topology_name=dict(type="str"),
 )
 
+
 def render_resource_flavor(p):
     spec = {}
     if p.get("node_labels") is not None:
@@ -50,7 +51,6 @@ def render_resource_flavor(p):
     if p.get("topology_name"):
         spec["topologyName"] = p["topology_name"]
     return obj_of(RESOURCE_FLAVOR, p, spec)
-
 
 
 def validate_resource_flavor(obj):
@@ -70,7 +70,6 @@ def validate_resource_flavor(obj):
     return errs.errors
 
 
-
 def immutable_resource_flavor(obj, live):
     errs = ErrorCollector()
     spec, lspec = obj.get("spec") or {}, live.get("spec") or {}
@@ -83,6 +82,7 @@ def immutable_resource_flavor(obj, live):
             immutable(errs, "spec.tolerations", spec.get("tolerations"), lspec.get("tolerations"),
                       " while topologyName is set")
     return errs.errors
+
 
 DESCRIPTION = KindDescription(
     RESOURCE_FLAVOR, OPTIONS, render_resource_flavor, validate_resource_flavor, section="resource_flavors", rank=31,

@@ -24,6 +24,7 @@ OPTIONS = dict(
     levels=dict(type="list", elements="str"),
 )
 
+
 def render_topology(p):
     levels = []
     for lv in p.get("levels") or []:
@@ -32,7 +33,6 @@ def render_topology(p):
         else:
             levels.append({"nodeLabel": lv})
     return obj_of(TOPOLOGY, p, {"levels": levels})
-
 
 
 def validate_topology(obj):
@@ -52,11 +52,11 @@ def validate_topology(obj):
     return errs.errors
 
 
-
 def immutable_topology(obj, live):
     errs = ErrorCollector()
     immutable(errs, "spec.levels", (obj.get("spec") or {}).get("levels"), (live.get("spec") or {}).get("levels"))
     return errs.errors
+
 
 DESCRIPTION = KindDescription(
     TOPOLOGY, OPTIONS, render_topology, validate_topology, section="topologies", rank=30,

@@ -25,6 +25,7 @@ OPTIONS = dict(
     description=dict(type="str"),
 )
 
+
 def render_workload_priority_class(p):
     obj = obj_of(WORKLOAD_PRIORITY_CLASS, p, None)
     obj.pop("spec")
@@ -32,7 +33,6 @@ def render_workload_priority_class(p):
     if p.get("description") is not None:
         obj["description"] = p["description"]
     return obj
-
 
 
 def validate_workload_priority_class(obj):
@@ -45,7 +45,6 @@ def validate_workload_priority_class(obj):
     if desc is not None:
         errs.check(isinstance(desc, str) and len(desc) <= 2048, "description", desc, "must be a string of at most 2048 characters")
     return errs.errors
-
 
 
 DESCRIPTION = KindDescription(

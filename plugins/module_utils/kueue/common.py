@@ -107,8 +107,6 @@ def _meta(p, namespaced=False):
     return meta
 
 
-
-
 def obj_of(kind, p, spec, namespaced=False):
     return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": _meta(p, namespaced), "spec": spec}
 
@@ -138,7 +136,6 @@ def render_toleration(t):
 def render_taint(t):
     t = t or {}
     return {"key": t.get("key"), "value": t.get("value"), "effect": t.get("effect")}
-
 
 
 def _get(d, snake, camel=None):
@@ -184,7 +181,6 @@ def render_resource_groups(groups):
     return out
 
 
-
 def render_fair_sharing(p):
     fs = p.get("fair_sharing")
     if fs and fs.get("weight") is not None:
@@ -201,7 +197,6 @@ def check_meta(errs, obj, namespaced=False):
         v.check_name(errs, "metadata.namespace", meta.get("namespace"), kind="label")
     v.check_labels(errs, "metadata.labels", meta.get("labels"))
     v.check_annotations(errs, "metadata.annotations", meta.get("annotations"))
-
 
 
 def check_ref(errs, field, value, required=False):
@@ -291,7 +286,6 @@ def validate_resource_groups(errs, field, groups, has_parent, parent_word="cohor
                 del borrow
 
 
-
 def check_fair_sharing(errs, field, fs):
     if not fs:
         return
@@ -303,4 +297,3 @@ def check_fair_sharing(errs, field, fs):
 def immutable(errs, field, new, old, extra=""):
     if old != new:
         errs.add(field, new, "is immutable (live value %r)%s; delete and recreate the object to change it" % (old, extra))
-

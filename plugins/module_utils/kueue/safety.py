@@ -175,4 +175,3 @@ def flavor_delete_safety(name, live, cluster_queues, workloads):
         return [SafetyError("ResourceFlavor %r is still used by ClusterQueues %s" % (name, cqs or "[]"),
                             affected=wls + ["ClusterQueue/%s" % c for c in cqs], field="state", value="absent")]
     return []
-

@@ -91,4 +91,3 @@ def workloads_of_local_queue(namespace, name, workloads):
             continue
         (reserving if has_quota_reserved(wl) else pending).append(wl)
     return reserving, pending
-

@@ -45,8 +45,9 @@ def _removal_case(ansible, api_client, get, resource, module, first, second):
 
 def test_removing_borrowing_limit_is_applied(ansible, api_client, kq, sfx):
     name = kq.track("ClusterQueue", "exact-" + sfx)
-    groups = lambda **extra: [{"flavors": [{"name": "f-" + sfx, "resources": [  # noqa: E731
-        dict({"name": "cpu", "nominal_quota": 8}, **extra)]}]}]
+
+    def groups(**extra):
+        return [{"flavors": [{"name": "f-" + sfx, "resources": [dict({"name": "cpu", "nominal_quota": 8}, **extra)]}]}]
     first = {"name": name, "cohort": "co-" + sfx, "resource_groups": groups(borrowing_limit=4)}
     second = {"name": name, "cohort": "co-" + sfx, "resource_groups": groups()}
     check, applied = _removal_case(ansible, api_client, lambda: kq.get("ClusterQueue", name), "clusterqueues",
@@ -91,7 +92,7 @@ def test_removing_budget_reasons_on_a_nodepool_is_applied(ansible, api_client, d
 
     def pool(budget):
         return {"name": name, "node_class_ref": {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass",
-                                                   "name": "default"},
+                                                 "name": "default"},
                 "requirements": [{"key": "node.kubernetes.io/instance-type", "operator": "In",
                                   "values": ["gpu-1x-l4"]}],
                 "limits": {"nvidia.com/gpu": 0}, "disruption": {"budgets": [budget]}}

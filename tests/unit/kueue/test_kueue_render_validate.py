@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import admission_check as kind_ac
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import catalog as catalog
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import catalog
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import cluster_queue as kind_cq
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import cohort as kind_cohort
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import local_queue as kind_lq
@@ -106,8 +106,8 @@ def test_too_many_resource_groups():
 
 def test_resource_flavor_limits():
     obj = kind_rf.render_resource_flavor({"name": "f", "node_labels": dict(("k%d" % i, "v") for i in range(9)),
-                                    "node_taints": [{"key": "t%d" % i, "effect": "NoSchedule"} for i in range(9)],
-                                    "tolerations": [{"key": "t%d" % i, "operator": "Exists"} for i in range(9)]})
+                                          "node_taints": [{"key": "t%d" % i, "effect": "NoSchedule"} for i in range(9)],
+                                          "tolerations": [{"key": "t%d" % i, "operator": "Exists"} for i in range(9)]})
     msgs = [str(e) for e in kind_rf.validate_resource_flavor(obj)]
     assert any(m.startswith("spec.nodeLabels: must have at most 8 labels") for m in msgs)
     assert any(m.startswith("spec.nodeTaints: must have at most 8 items") for m in msgs)
@@ -120,7 +120,7 @@ def test_local_queue_cohort_wpc_ac_topology():
     lq = kind_lq.render_local_queue({"name": "q", "namespace": "ns", "cluster_queue": None})
     assert fields(kind_lq.validate_local_queue(lq)) == ["spec.clusterQueue"]
     lq = kind_lq.render_local_queue({"name": "q", "namespace": "ns", "cluster_queue": "cq", "stop_policy": "Hold",
-                               "fair_sharing": {"weight": 2}})
+                                     "fair_sharing": {"weight": 2}})
     assert lq["spec"] == {"clusterQueue": "cq", "stopPolicy": "Hold", "fairSharing": {"weight": "2"}}
     assert kind_lq.validate_local_queue(lq) == []
     co = kind_cohort.render_cohort({"name": "c", "parent": "c", "resource_groups": [g(("a", [("cpu", 1, {"lending_limit": 1})]))]})
@@ -134,7 +134,7 @@ def test_local_queue_cohort_wpc_ac_topology():
     assert kind_wpc.validate_workload_priority_class(w) == []
     assert fields(kind_wpc.validate_workload_priority_class(dict(w, value=True))) == ["value"]
     ac = kind_ac.render_admission_check({"name": "a", "controller_name": "x/y",
-                                   "parameters": {"api_group": "Bad Group", "kind": "K", "name": "n"}})
+                                         "parameters": {"api_group": "Bad Group", "kind": "K", "name": "n"}})
     assert fields(kind_ac.validate_admission_check(ac)) == ["spec.parameters.apiGroup"]
     t = kind_topo.render_topology({"name": "t", "levels": ["a/b", "a/b", "kubernetes.io/hostname"]})
     assert fields(kind_topo.validate_topology(t)) == ["spec.levels[1].nodeLabel"]
@@ -152,4 +152,4 @@ def test_immutable_errors():
     assert fields(errs) == ["spec.topologyName", "spec.nodeLabels"]
     assert catalog.immutable_errors(kc.RESOURCE_FLAVOR, {"spec": {"nodeLabels": {"a": "2"}}}, {"spec": {"nodeLabels": {"a": "1"}}}) == []
     assert fields(catalog.immutable_errors(kc.ADMISSION_CHECK, {"spec": {"controllerName": "b"}},
-                                     {"spec": {"controllerName": "a"}})) == ["spec.controllerName"]
+                                           {"spec": {"controllerName": "a"}})) == ["spec.controllerName"]
