@@ -146,7 +146,8 @@ def refusing_policy(dyn, sfx):
         try:
             cq_api.create(body=probe, query_params=[("dryRun", "All")])
         except ApiException as e:
-            return e.status in (400, 403, 422) and name in (e.body or "")
+            body = e.body.decode() if isinstance(e.body, bytes) else (e.body or "")
+            return e.status in (400, 403, 422) and name in body
         return False
     wait_until("the admission policy %s to be in force" % name, denied, timeout=30)
     yield name
