@@ -8,7 +8,8 @@ it sends is set, and every field it sent last time and no longer sends is remove
 needed when (a) the intent differs from the intent applied last time, or (b) the live object no
 longer holds the intent (someone else changed or removed a field).
 
-(a) is the *intent digest*: a hash of the object this field manager applies, stored on the object
+(a) is the *intent digest*: a hash of what the user asked this field manager to apply (the rendered
+    object, without values carried over from the live object; quantities by value), stored on the object
     in the annotation ``applied-intent.gpuaas.io/<field manager>`` (applied with it, so owned by the
     same manager). Any change of the intent changes the digest: a removed map key, a removed list
     item, a field removed inside a list item (also inside an atomic list, where managedFields only
@@ -24,15 +25,15 @@ Public API
 ----------
 ``INTENT_ANNOTATION_PREFIX``; ``intent_annotation(manager) -> str``
 ``without_server_fields(obj, annotations=())``: without status, server metadata, digests.
-``intent_digest(obj) -> str``: 32 hex characters over the object as it is applied (without the
-    digest annotation itself and without server-populated metadata).
-``with_intent(obj, manager) -> obj``: a copy that carries its digest annotation.
+``intent_digest(obj, quantity_paths=()) -> str``: 32 hex characters over the intent (without the
+    digest annotation itself and without server-populated metadata; quantities by value).
+``with_intent(obj, manager, digest=None) -> obj``: a copy that carries the digest annotation.
 ``applied_digest(live, manager) -> str or None``: the digest stored on a live object.
 ``differences(desired, live, quantity_paths=()) -> [(path, desired_value, live_value)]``: fields
     of ``desired`` that ``live`` does not hold (``path`` is a tuple of keys and indexes).
 ``path_matches(path, pattern) -> bool``: ``"*"`` in a pattern matches one key or index.
 ``format_path(path) -> str``: ``spec.resourceGroups[0].flavors[1].resources[0].nominalQuota``.
-``change_reason(desired, live, manager, quantity_paths=()) -> str or None``: why a write is needed
+``change_reason(desired, live, manager, quantity_paths=(), digest=None) -> str or None``: why a write is needed
     (``None`` when nothing is to be written): "not found", "intent changed since the last apply",
     "no intent digest of this field manager on the object", or the first differing fields.
 """
@@ -75,16 +76,33 @@ def without_server_fields(obj, annotations=()):
 _without_digests = without_server_fields
 
 
-def intent_digest(obj):
-    text = json.dumps(_without_digests(obj or {}), sort_keys=True, separators=(",", ":"), default=str)
+def _canonical_quantities(obj, quantity_paths, path=()):
+    """``obj`` with every value at a quantity path in one canonical form ("1500m" and "1.5" alike)."""
+    if isinstance(obj, dict):
+        return dict((k, _canonical_quantities(v, quantity_paths, path + (k,))) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [_canonical_quantities(v, quantity_paths, path + (i,)) for i, v in enumerate(obj)]
+    if quantity_paths and not isinstance(obj, bool) and _is_quantity_path(path, quantity_paths):
+        try:
+            return "q:" + str(parse_quantity(obj).normalize())
+        except (ValueError, TypeError):
+            return obj
+    return obj
+
+
+def intent_digest(obj, quantity_paths=()):
+    """The digest of an intent: quantities at ``quantity_paths`` count by value, not by spelling."""
+    canonical = _canonical_quantities(_without_digests(obj or {}), tuple(quantity_paths))
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def with_intent(obj, manager):
+def with_intent(obj, manager, digest=None):
+    """A copy of ``obj`` carrying ``digest`` (by default the digest of ``obj`` itself)."""
     out = copy.deepcopy(obj)
     meta = out.setdefault("metadata", {})
     ann = dict(meta.get("annotations") or {})
-    ann[intent_annotation(manager)] = intent_digest(obj)
+    ann[intent_annotation(manager)] = digest or intent_digest(obj)
     meta["annotations"] = ann
     return out
 
@@ -159,14 +177,16 @@ def format_path(path):
     return out
 
 
-def change_reason(desired, live, manager, quantity_paths=()):
-    """Why ``desired`` (the intent, digest annotation not yet added) must be applied, or None."""
+def change_reason(desired, live, manager, quantity_paths=(), digest=None):
+    """Why ``desired`` (digest annotation not yet added) must be applied, or None. ``digest``: the
+    digest of the intent, when it is not ``desired`` itself (values a module carried over from the
+    live object, such as a paused NodePool's budgets or quotas not given, are not intent)."""
     if live is None:
         return "not found"
     stored = applied_digest(live, manager)
     if stored is None:
         return "no intent digest of field manager %s on the object" % manager
-    if stored != intent_digest(desired):
+    if stored != (digest or intent_digest(desired, quantity_paths)):
         return "intent changed since the last apply"
     diffs = differences(_without_digests(desired), live, quantity_paths)
     if diffs:

@@ -38,6 +38,8 @@ wait=None, delete_wait=None, field_manager=None, preserve=None, quantity_paths=N
     leaves them out, keep their live value instead of being dropped by server-side apply (an
     option the user did not give means "leave it as it is", not "remove it").
     ``quantity_paths``: where values compare as Kubernetes quantities (see ``compare``).
+    ``intent``: what the intent digest covers when ``obj`` holds values that are not the user's
+    (a paused NodePool's live budgets); by default ``obj`` before ``preserve`` fills it in.
     Errors are ``errors.ValidationError``/``SafetyError``; when a run has several items, each
     error is tagged with its object (``ClusterQueue/a: spec...``).
     Items are usually built by a kind description (``kinds.base.KindDescription.item``).
@@ -71,6 +73,7 @@ import time
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import FIELD_MANAGER
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.compare import (
     change_reason,
+    intent_digest,
     with_intent,
     without_server_fields,
 )
@@ -105,8 +108,9 @@ class Item(object):
 
     def __init__(self, kind, obj=None, name=None, namespace=None, state="present", validate=None,
                  precheck=None, wait=None, delete_wait=None, field_manager=None, preserve=None,
-                 quantity_paths=None):
+                 quantity_paths=None, intent=None):
         self.kind = kind
+        self.intent = prune_none(copy.deepcopy(intent)) if intent is not None else None
         self.preserve = [tuple(p) for p in (preserve or [])]
         self.quantity_paths = [tuple(p) for p in (quantity_paths or [])]
         self.obj = prune_none(copy.deepcopy(obj)) if obj is not None else None
@@ -475,15 +479,22 @@ def write_item(client, it, before, check_mode, labels, field_manager, tolerate_m
             action, after = "deleted", None
             entry["reason"] = "state absent"
     else:
-        desired = with_managed_labels(it.obj, labels) if manager == FIELD_MANAGER else it.obj
+        managed = manager == FIELD_MANAGER
+        desired = with_managed_labels(it.obj, labels) if managed else it.obj
+        # the digest covers the intent: what was rendered from the options, not the live values
+        # carried over below (nor those a module put in ``obj`` in place of ``intent``)
+        intent = it.intent if it.intent is not None else it.obj
+        if it.intent is not None:
+            intent = dict(intent, metadata=dict(intent.get("metadata") or {}, name=it.name))
+        digest = intent_digest(with_managed_labels(intent, labels) if managed else intent, it.quantity_paths)
         desired = carry_over(desired, before, it.preserve)
-        reason = change_reason(desired, before, manager, it.quantity_paths)
+        reason = change_reason(desired, before, manager, it.quantity_paths, digest=digest)
         if reason is None:
             action, after = "unchanged", before
         else:
             entry["reason"] = reason
             try:
-                after = apply_with_conflicts(client, it, with_intent(desired, manager), check_mode, manager,
+                after = apply_with_conflicts(client, it, with_intent(desired, manager, digest), check_mode, manager,
                                              force_conflicts, warnings)
             except ApiError as e:
                 missing = missing_namespace(e, it) if (check_mode and tolerate_missing_namespace

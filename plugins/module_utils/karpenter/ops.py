@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import json
 import time
 
@@ -124,6 +125,9 @@ def run_nodepool(client, params, check_mode=False):
     desired = np.DESCRIPTION.render(params)
     # validated here already: the pause below replaces the budgets given by the live ones
     _raise_all(np.DESCRIPTION.validate(desired))
+    # what the user asked for: the intent digest covers this, not the paused budgets put in below,
+    # so that a pause by karpenter_disruption is not a change of intent (a rerun writes nothing)
+    intent = copy.deepcopy(desired)
     live = client.get(NODEPOOL, name)
     if live is not None and bud.is_paused(live) and "budgets" in desired["spec"].get("disruption", {}):
         # Paused by karpenter_disruption: keep the pause; resume restores the budgets given here.
@@ -141,7 +145,8 @@ def run_nodepool(client, params, check_mode=False):
         if saved != wanted:
             warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
                             "and take effect on resume" % name)
-    item = np.DESCRIPTION.item(params, desired, ctx=LiveContext(client), wait_timeout=params.get("wait_timeout"))
+    item = np.DESCRIPTION.item(params, desired, ctx=LiveContext(client), wait_timeout=params.get("wait_timeout"),
+                               intent=intent)
     result = engine.run(client, [item], check_mode=check_mode, force_conflicts=params.get("force_conflicts", True))
     result["warnings"] = warnings + list(result.get("warnings") or [])
     return result, extra

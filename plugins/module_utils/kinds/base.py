@@ -34,7 +34,7 @@ absent_options=None)``
 ``.argument_spec(extra=None)``: the options plus ``COMMON_OPTIONS`` (a typed module's spec).
 ``.entry_spec()``: the options of one plan entry (the kind's options plus ``labels``,
     ``annotations`` and ``force``), for ``ArgumentSpecValidator``.
-``.item(params, obj, ctx=None, wait_timeout=None)`` -> ``engine.Item`` with validation, immutable
+``.item(params, obj, ctx=None, wait=None, wait_timeout=None, intent=None)`` -> ``engine.Item`` with validation, immutable
     fields, safety (unless ``params["force"]``), readiness, preserve and quantity paths.
 ``LiveContext(client)``: ``.list(kind)`` cached per kind (one LIST per kind per run).
 ``COMMON_OPTIONS``: ``state``, ``labels``, ``annotations``, ``force``, ``force_conflicts``,
@@ -127,7 +127,7 @@ class KindDescription(object):
         predicate, what = self.ready
         return engine.WaitSpec(predicate, what, timeout=timeout or 60, describe=describe_conditions)
 
-    def item(self, params, obj, ctx=None, wait=None, wait_timeout=None):
+    def item(self, params, obj, ctx=None, wait=None, wait_timeout=None, intent=None):
         """One engine Item for this kind (``obj`` None with ``state: absent``). ``wait`` defaults
         to ``params["wait"]``."""
         state = params.get("state") or "present"
@@ -158,7 +158,7 @@ class KindDescription(object):
             kind, obj, name=name, namespace=namespace, state=state, validate=validate, precheck=precheck,
             wait=self.wait_spec(timeout) if (wait and state == "present") else None,
             delete_wait=timeout if (wait and state == "absent") else None,
-            preserve=self.preserve, quantity_paths=self.quantity_paths)
+            preserve=self.preserve, quantity_paths=self.quantity_paths, intent=intent)
 
 
 def run_typed_module(description, module_class=None, **module_kwargs):

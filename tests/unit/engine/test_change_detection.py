@@ -11,7 +11,7 @@ QUOTAS = cluster_queue.DESCRIPTION.quantity_paths
 
 def applied(desired, defaults=None):
     """The live object after ``desired`` was applied: the intent digest, plus server defaults."""
-    live = compare.with_intent(desired, MANAGER)
+    live = compare.with_intent(desired, MANAGER, compare.intent_digest(desired, QUOTAS))
     live["metadata"].update(resourceVersion="7", uid="u", managedFields=[{"manager": MANAGER}])
     for path, value in (defaults or {}).items():
         node = live
@@ -83,6 +83,26 @@ def test_strings_that_look_like_quantities_compare_as_strings():
     live = applied(after)
     live["spec"]["nodeLabels"]["ver"] = "1.10"
     assert compare.differences(after, live) == [(("spec", "nodeLabels", "ver"), "1.1", "1.10")]
+
+
+def test_quantities_spelled_differently_are_the_same_intent():
+    first = cq([{"name": "cpu", "nominalQuota": "1500m"}])
+    again = cq([{"name": "cpu", "nominalQuota": "1.5"}])
+    assert compare.intent_digest(first, QUOTAS) == compare.intent_digest(again, QUOTAS)
+    assert reason(again, applied(first), QUOTAS) is None
+    # but not where the value is not a quantity
+    assert compare.intent_digest({"spec": {"x": "1500m"}}, QUOTAS) != compare.intent_digest({"spec": {"x": "1.5"}}, QUOTAS)
+    assert compare.intent_digest(cq([{"name": "cpu", "nominalQuota": "2"}]), QUOTAS) != compare.intent_digest(first, QUOTAS)
+
+
+def test_intent_other_than_the_applied_object():
+    """Values a module carries over from live (a paused pool's budgets) are not intent: with the
+    digest of the rendered object, the object as applied compares with live only."""
+    rendered = {"metadata": {"name": "p"}, "spec": {"budgets": [{"nodes": "10%"}]}}
+    paused = {"metadata": {"name": "p"}, "spec": {"budgets": [{"nodes": "0"}]}}
+    live = compare.with_intent(paused, MANAGER, compare.intent_digest(rendered))
+    assert compare.change_reason(paused, live, MANAGER, digest=compare.intent_digest(rendered)) is None
+    assert compare.change_reason(paused, live, MANAGER) == "intent changed since the last apply"
 
 
 def test_quantity_fields_compare_as_quantities():
