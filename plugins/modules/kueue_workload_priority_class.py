@@ -77,7 +77,7 @@ resource:
   returned: always
   type: dict
 results:
-  description: Per object C(ref), C(kind), C(name), C(namespace), C(action), C(object) and C(diff).
+  description: Per object C(ref), C(kind), C(name), C(namespace), C(action), C(reason) (why it was written, for example C(intent changed since the last apply) or the live fields that differ), C(object) and C(diff).
   returned: always
   type: list
   elements: dict
@@ -106,6 +106,21 @@ errors:
   returned: on failure
   type: list
   elements: dict
+failed_object:
+  description:
+    - When the task failed after it had already written objects (an API error, a wait timeout),
+      the object that failed (C(ref)), the C(error), and the API's answer (C(api_error)); C(changed)
+      is then C(true) and C(results) lists what was done before.
+  returned: on failure after a write
+  type: dict
+  sample: {ref: ClusterQueue/team-a-train, error: "...", api_error: {status: 422, reason: Invalid}}
+conflicts:
+  description:
+    - With O(force_conflicts=false), the fields that other field managers set, each with C(field) and C(manager).
+  returned: on failure because of a field conflict
+  type: list
+  elements: dict
+  sample: [{field: .spec.stopPolicy, manager: gpuaas-orchestration-queue-control}]
 """
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.workload_priority_class import DESCRIPTION
