@@ -94,7 +94,10 @@ resource:
   returned: always
   type: dict
 results:
-  description: Per object C(ref), C(kind), C(name), C(namespace), C(action), C(reason) (why it was written, for example C(intent changed since the last apply) or the live fields that differ), C(object) and C(diff).
+  description:
+    - Per object C(ref), C(kind), C(name), C(namespace), C(action), C(reason), C(object) and C(diff).
+    - C(reason) says why the object was written, for example C(intent changed since the last apply)
+      or the live fields that differ.
   returned: always
   type: list
   elements: dict
