@@ -45,7 +45,10 @@ import copy
 import hashlib
 import json
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import parse_quantity
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import (
+    parse_quantity,
+    quantities_equal,
+)
 
 INTENT_ANNOTATION_PREFIX = "applied-intent.gpuaas.io/"
 _SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields",
@@ -73,9 +76,6 @@ def without_server_fields(obj, annotations=()):
     return out
 
 
-_without_digests = without_server_fields
-
-
 def _canonical_quantities(obj, quantity_paths, path=()):
     """``obj`` with every value at a quantity path in one canonical form ("1500m" and "1.5" alike)."""
     if isinstance(obj, dict):
@@ -92,7 +92,7 @@ def _canonical_quantities(obj, quantity_paths, path=()):
 
 def intent_digest(obj, quantity_paths=()):
     """The digest of an intent: quantities at ``quantity_paths`` count by value, not by spelling."""
-    canonical = _canonical_quantities(_without_digests(obj or {}), tuple(quantity_paths))
+    canonical = _canonical_quantities(without_server_fields(obj or {}), tuple(quantity_paths))
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
@@ -121,21 +121,13 @@ def _is_quantity_path(path, quantity_paths):
     return any(path_matches(path, pattern) for pattern in quantity_paths)
 
 
-def _quantities_equal(a, b):
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
-    try:
-        return parse_quantity(a) == parse_quantity(b)
-    except (ValueError, TypeError):
-        return a == b
-
-
 def _scalar_equal(a, b, quantity):
     if quantity:
-        return _quantities_equal(a, b)
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
+        return quantities_equal(a, b)
+    if isinstance(a, (bool, str)) or isinstance(b, (bool, str)):
+        # "1" is not 1, True is not "True" nor 1
+        return type(a) is type(b) and a == b
+    return a == b  # numbers (1 == 1.0), None
 
 
 def differences(desired, live, quantity_paths=(), path=()):
@@ -188,7 +180,7 @@ def change_reason(desired, live, manager, quantity_paths=(), digest=None):
         return "no intent digest of field manager %s on the object" % manager
     if stored != (digest or intent_digest(desired, quantity_paths)):
         return "intent changed since the last apply"
-    diffs = differences(_without_digests(desired), live, quantity_paths)
+    diffs = differences(desired, live, quantity_paths)
     if diffs:
         shown = ", ".join("%s (want %s, live %s)" % (format_path(p), json.dumps(d, default=str)[:80],
                                                      json.dumps(l, default=str)[:80]) for p, d, l in diffs[:5])

@@ -110,29 +110,35 @@ class Item(object):
                  precheck=None, wait=None, delete_wait=None, field_manager=None, preserve=None,
                  quantity_paths=None, intent=None):
         self.kind = kind
-        self.intent = prune_none(copy.deepcopy(intent)) if intent is not None else None
         self.preserve = [tuple(p) for p in (preserve or [])]
         self.quantity_paths = [tuple(p) for p in (quantity_paths or [])]
-        self.obj = prune_none(copy.deepcopy(obj)) if obj is not None else None
-        meta = (self.obj or {}).get("metadata") or {}
+        meta = (obj or {}).get("metadata") or {}
         self.name = name or meta.get("name")
         self.namespace = namespace if namespace is not None else meta.get("namespace")
         if not kind.namespaced:
             self.namespace = None
-        if self.obj is not None:
-            self.obj.setdefault("apiVersion", kind.api_version)
-            self.obj.setdefault("kind", kind.kind)
-            self.obj.setdefault("metadata", {})["name"] = self.name
-            if self.namespace:
-                self.obj["metadata"]["namespace"] = self.namespace
-            else:
-                self.obj["metadata"].pop("namespace", None)
+        self.obj = self._normalized(obj)
+        self.intent = self._normalized(intent)
         self.state = state
         self._validate = validate
         self._precheck = precheck
         self.wait = wait
         self.delete_wait = delete_wait
         self.field_manager = field_manager
+
+    def _normalized(self, obj):
+        """A copy of ``obj`` without None values, with this item's kind, name and namespace."""
+        if obj is None:
+            return None
+        out = prune_none(copy.deepcopy(obj))
+        out.setdefault("apiVersion", self.kind.api_version)
+        out.setdefault("kind", self.kind.kind)
+        out.setdefault("metadata", {})["name"] = self.name
+        if self.namespace:
+            out["metadata"]["namespace"] = self.namespace
+        else:
+            out["metadata"].pop("namespace", None)
+        return out
 
     @property
     def ref(self):
@@ -370,7 +376,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
 
     def outcome(**extra):
         out = {
-            "changed": any(r["action"] in ("created", "updated", "deleted") for r in results),
+            "changed": _wrote(results),
             "results": results,
             "diff": diffs,
             "summary": summary,
@@ -382,10 +388,10 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
         out.update(extra)
         return out
 
-    current = [None]
+    current = None  # the object being written or waited for, named when the run stops half-way
     try:
         for it in items:
-            current[0] = it
+            current = it
             entry = write_item(client, it, live.get(it.key), check_mode, labels, field_manager,
                                tolerate_missing_namespace, force_conflicts, client_warnings)
             after = entry.pop("_after")
@@ -410,28 +416,34 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
                     else:
                         polled.append((it, entry))
             if polled:
-                current[0] = None
+                current = None  # wait_many names the object that timed out
                 wait_many(client, polled)
             for it, entry in zip(items, results):
                 if it.state == "absent" and it.delete_wait and entry["action"] == "deleted":
-                    current[0] = it
+                    current = it
                     timeout = it.delete_wait if not isinstance(it.delete_wait, bool) else 60
                     wait_for(lambda it=it: client.get(it.kind, it.name, it.namespace), lambda o: o is None,
                              timeout, "%s to be deleted" % it.ref, describe=_describe_deleting)
     except GpuaasError as e:
         # stopped half-way: say what was already done, and which object failed with what answer
-        if not any(r["action"] in ("created", "updated", "deleted") for r in results):
+        if not _wrote(results):
             raise
-        failed_ref = current[0].ref if current[0] is not None else getattr(e, "obj", None)
-        failed = {"ref": failed_ref, "error": str(e)}
+        failed = {"ref": current.ref if current is not None else getattr(e, "obj", None), "error": str(e)}
         if isinstance(e, ApiError):
-            failed["api_error"] = {"status": e.status, "reason": e.reason, "message": e.api_message}
+            failed["api_error"] = e.summary()
         timings["total"] = round(time.monotonic() - t0, 3)
         raise PartialRun(e, outcome(failed_object=failed))
     t4 = time.monotonic()
     timings["wait"] = round(t4 - t3, 3)
     timings["total"] = round(t4 - t0, 3)
     return outcome(waits_avoided=waits_avoided)
+
+
+WRITE_ACTIONS = ("created", "updated", "deleted")
+
+
+def _wrote(results):
+    return any(r["action"] in WRITE_ACTIONS for r in results)
 
 
 def _conflicts_of(error):
@@ -479,14 +491,12 @@ def write_item(client, it, before, check_mode, labels, field_manager, tolerate_m
             action, after = "deleted", None
             entry["reason"] = "state absent"
     else:
-        managed = manager == FIELD_MANAGER
-        desired = with_managed_labels(it.obj, labels) if managed else it.obj
+        def labelled(obj):
+            return with_managed_labels(obj, labels) if manager == FIELD_MANAGER else obj
+        desired = labelled(it.obj)
         # the digest covers the intent: what was rendered from the options, not the live values
         # carried over below (nor those a module put in ``obj`` in place of ``intent``)
-        intent = it.intent if it.intent is not None else it.obj
-        if it.intent is not None:
-            intent = dict(intent, metadata=dict(intent.get("metadata") or {}, name=it.name))
-        digest = intent_digest(with_managed_labels(intent, labels) if managed else intent, it.quantity_paths)
+        digest = intent_digest(desired if it.intent is None else labelled(it.intent), it.quantity_paths)
         desired = carry_over(desired, before, it.preserve)
         reason = change_reason(desired, before, manager, it.quantity_paths, digest=digest)
         if reason is None:
@@ -515,7 +525,7 @@ def write_item(client, it, before, check_mode, labels, field_manager, tolerate_m
     entry["action"] = action
     entry["object"] = without_managed_fields(after)
     entry["_after"] = after
-    if action in ("created", "updated", "deleted"):
+    if action in WRITE_ACTIONS:
         entry["diff"] = {"before": clean_for_diff(before), "after": clean_for_diff(after)}
     return entry
 

@@ -26,6 +26,7 @@ Public API
         with errs.prefix("items[3]"):                   # prefixes fields added inside
             ...
         errs.raise_if_any()                             # raises the single error or ErrorList
+``raise_all(errors)``: the same for a list of errors at hand.
 ``ApiError(action, status, reason, message, body=None, obj=None)``
     An answer of the Kubernetes API carried through (status, reason, message, causes).
     ``ApiError.from_exception(exc, action, obj=None)`` builds it from a kubernetes ApiException.
@@ -240,6 +241,13 @@ class ErrorCollector(object):
         raise ErrorList(self.errors)
 
 
+def raise_all(errors):
+    """Raise ``errors`` together (the single error, or an ``ErrorList``); nothing when empty."""
+    errs = ErrorCollector()
+    errs.extend(errors)
+    errs.raise_if_any()
+
+
 class ApiError(GpuaasError):
     """An error answer of the Kubernetes API (status, reason, message, causes)."""
 
@@ -285,6 +293,13 @@ class ApiError(GpuaasError):
         if isinstance(self.body, dict):
             return (self.body.get("details") or {}).get("causes") or []
         return []
+
+    def summary(self):
+        """The API's answer as a result shows it: ``status``, ``reason``, ``message`` (, ``causes``)."""
+        out = {"status": self.status, "reason": self.reason, "message": self.api_message}
+        if self.causes():
+            out["causes"] = self.causes()
+        return out
 
 
 class WaitTimeout(GpuaasError):

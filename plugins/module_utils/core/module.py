@@ -83,22 +83,15 @@ class GpuaasModule(AnsibleModule):
             api = exc.cause if isinstance(exc, PartialRun) else exc
             if isinstance(exc, PartialRun):
                 # what was written before the failure: changed (so handlers fire), the results so
-                # far, and the failed object; the diff of what was done, as a successful run gives it
-                diffs = [dict(r["diff"], before_header="%s (live)" % r["ref"], after_header="%s (%s)" % (
-                    r["ref"], r["action"])) for r in exc.result.get("results") or [] if r.get("diff")]
+                # far, the failed object, and the diff of what was done, as a successful run gives it
                 if self.diff_mode:
-                    result["diff"] = diffs
+                    result["diff"] = exc.result.get("diff") or []
                 for w in exc.result.get("warnings") or []:
                     self.warn(w)
             if isinstance(api, ApiError):
-                exc_api = api
                 for key in ("body", "api_message"):
                     result.pop(key, None)
-                result["api_error"] = {"status": exc_api.status, "reason": exc_api.reason,
-                                       "message": exc_api.api_message}
-                causes = exc_api.causes()
-                if causes:
-                    result["api_error"]["causes"] = causes
+                result["api_error"] = api.summary()
             result.pop("exception", None)
             self.fail_json(msg=str(exc), **result)
         self.fail_json(msg="%s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc(), **result)

@@ -37,6 +37,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     ApiError,
     ErrorCollector,
     GpuaasError,
+    raise_all,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import wait_for
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter import budgets as bud
@@ -71,12 +72,6 @@ def _timings(start):
 
 def _label_selector(labels):
     return ",".join("%s=%s" % (k, val) for k, val in sorted(labels.items()))
-
-
-def _raise_all(errors):
-    errs = ErrorCollector()
-    errs.extend(errors)
-    errs.raise_if_any()
 
 
 def _names(result, action):
@@ -117,14 +112,14 @@ def _delete_nodepool(client, params, check_mode):
 def run_nodepool(client, params, check_mode=False):
     """Apply or delete one NodePool through the engine; returns (engine_result, extra_keys)."""
     if params["state"] == "absent":
-        _raise_all(np.DESCRIPTION.item(params, None).validate())
+        raise_all(np.DESCRIPTION.item(params, None).validate())
         return _delete_nodepool(client, params, check_mode)
     name = params["name"]
     warnings = []
     extra = {}
     desired = np.DESCRIPTION.render(params)
     # validated here already: the pause below replaces the budgets given by the live ones
-    _raise_all(np.DESCRIPTION.validate(desired))
+    raise_all(np.DESCRIPTION.validate(desired))
     # what the user asked for: the intent digest covers this, not the paused budgets put in below,
     # so that a pause by karpenter_disruption is not a change of intent (a rerun writes nothing)
     intent = copy.deepcopy(desired)
@@ -283,7 +278,7 @@ def run_capacity(client, params, check_mode=False, diff=False):
     if pool is None:
         return _missing_pool(pool_name, group, count, check_mode, diff, start)
     if shape is not None:
-        _raise_all(nc.shape_errors(pool, shape))
+        raise_all(nc.shape_errors(pool, shape))
     warnings = []
     current, everything = _group_claims(client, pool_name, group)
     items, blocked = [], {}

@@ -48,7 +48,7 @@ import copy
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector, raise_all
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import describe_conditions
 
 OBJECT_OPTIONS = dict(
@@ -177,10 +177,8 @@ def run_typed_module(description, module_class=None, **module_kwargs):
         p = m.params
         obj = description.render(p) if p["state"] == "present" else None
         if obj is not None:
-            # validate before touching the API at all
-            errs = ErrorCollector()
-            errs.extend(description.validate(obj))
-            errs.raise_if_any()
+            # validate before touching the API at all (even before the client is built)
+            raise_all(description.validate(obj))
         item = description.item(p, obj, ctx=LiveContext(m.client))
         result = engine.run(m.client, [item], check_mode=m.check_mode, force_conflicts=p["force_conflicts"])
         m.exit_engine(result, single=True)

@@ -9,9 +9,9 @@ random lowercase letters>``.
 
 Public API
 ----------
-``DESCRIPTION``      ``KindDescription`` (section ``nodeclaims``, rank 80): render, validation,
-                     immutable spec, readiness (condition Initialized True), quantity paths
-                     ``spec.resources.requests.*``
+``DESCRIPTION``      ``KindDescription`` (rank 80, no options: karpenter_capacity's options make
+                     NodeClaims, rendered by ``render_nodeclaim``): validation, immutable spec,
+                     readiness (condition Initialized True), quantity paths ``spec.resources.requests.*``
 ``NODECLAIM``        ``client.Kind``
 ``DO_NOT_DISRUPT``, ``INSTANCE_TYPE_LABEL``, ``CAPACITY_GROUP_LABEL``, ``GPU_RESOURCE``,
 ``GPU_COUNT_LABEL``, ``GPU_PRODUCT_LABEL``
@@ -61,16 +61,6 @@ GPU_RESOURCE = "nvidia.com/gpu"
 GPU_COUNT_LABEL = "nvidia.com/gpu.count"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz"
-
-OPTIONS = dict(
-    name=dict(type="str", required=True),
-    nodepool=dict(type="str", required=True),
-    capacity_group=dict(type="str", required=True),
-    instance_types=dict(type="list", elements="str"),
-    requirements=dict(type="dict"),
-    labels=dict(type="dict"),
-    do_not_disrupt=dict(type="bool", default=True),
-)
 
 
 def requirement_allows(req, value):
@@ -161,14 +151,6 @@ def render_nodeclaim(nodepool, group, shape, name, labels=None, protect=True):
     return {"apiVersion": API_VERSION, "kind": "NodeClaim", "metadata": metadata, "spec": spec}
 
 
-def render_from_options(params):
-    """``render`` of the description: ``params`` are the OPTIONS plus ``nodepool_object`` (the live
-    NodePool the claim is made from)."""
-    shape = {"instance_types": params.get("instance_types") or [], "requirements": params.get("requirements") or {}}
-    return render_nodeclaim(params["nodepool_object"], params["capacity_group"], shape, params["name"],
-                            labels=params.get("labels"), protect=params.get("do_not_disrupt", True))
-
-
 def validate_nodeclaim(obj):
     errs = ErrorCollector()
     meta = obj.get("metadata") or {}
@@ -223,7 +205,9 @@ def claim_ready(claim, node, want_gpus):
     return have > 0 if want_gpus else True
 
 
+# No options of its own: a NodeClaim is rendered from a live NodePool (``render_nodeclaim``), by
+# karpenter_capacity, whose options are the only ones that make NodeClaims.
 DESCRIPTION = KindDescription(
-    NODECLAIM, OPTIONS, render_from_options, validate_nodeclaim, section="nodeclaims", rank=80,
+    NODECLAIM, {}, None, validate_nodeclaim, section=None, rank=80,
     immutable=nodeclaim_immutable, ready=(claim_initialized, "Initialized"),
     quantity_paths=[("spec", "resources", "requests", "*")])

@@ -17,8 +17,9 @@ Flow::
 
 Public API
 ----------
-``SECTIONS``: ``[(option, kind, render)]`` in dependency order: topologies, resource_flavors, cohorts,
-    workload_priority_classes, admission_checks, cluster_queues, local_queues.
+``DESCRIPTIONS``: ``{option: KindDescription}`` of the sections (``kinds.catalog.KUEUE`` gives their
+    dependency order: topologies, resource_flavors, cohorts,
+    workload_priority_classes, admission_checks, cluster_queues, local_queues).
 ``ENTRY_SPECS``: ``{option: argument spec of one entry}`` (the options of the per-kind module,
     without ``state``, ``wait`` and the auth options).
 ``PLAN_ARGUMENT_SPEC``: the argument spec of the ``kueue_plan`` module (without auth options).
@@ -53,15 +54,12 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     ValidationError,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import LiveContext
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.catalog import KUEUE
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.catalog import KUEUE, by_section
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common import CLUSTER_QUEUE
 
 # Everything about an entry comes from its kind's description (kinds/): one place per option.
-DESCRIPTIONS = dict((d.section, d) for d in KUEUE)
+DESCRIPTIONS = by_section(KUEUE)
 ENTRY_SPECS = dict((d.section, d.entry_spec()) for d in KUEUE)
-REQUIRED_WHEN_PRESENT = dict((d.section, d.required_when_present) for d in KUEUE if d.required_when_present)
-SECTIONS = [(d.section, d.kind, d.render) for d in KUEUE]
-_RENDER = dict((option, render) for option, dummy, render in SECTIONS)
 
 PLAN_ARGUMENT_SPEC = dict(
     name=dict(type="str"),
@@ -114,7 +112,8 @@ def check_entries(params):
     state = params.get("state") or "present"
     entries, errors = [], []
     seen = {}
-    for option, kind, dummy in SECTIONS:
+    for d in KUEUE:
+        option, kind = d.section, d.kind
         validator = ArgumentSpecValidator(ENTRY_SPECS[option])
         section = []
         for i, raw in enumerate(params.get(option) or []):
@@ -126,7 +125,7 @@ def check_entries(params):
             for msg in result.error_messages:
                 errors.append(ValidationError(where, NOVALUE, msg))
             entry = result.validated_parameters
-            for required in REQUIRED_WHEN_PRESENT.get(option, ()):
+            for required in d.required_when_present:
                 if state == "present" and entry.get(required) in (None, [], ""):
                     errors.append(ValidationError("%s.%s" % (where, required), entry.get(required),
                                                   "is required with state present"))
@@ -148,7 +147,7 @@ def render_entries(entries, state):
     """``[(option, index, kind, entry, obj)]``; obj is the rendered object (None with absent)."""
     out = []
     for option, i, kind, entry in entries:
-        obj = _RENDER[option](entry) if state == "present" else None
+        obj = DESCRIPTIONS[option].render(entry) if state == "present" else None
         out.append((option, i, kind, entry, obj))
     return out
 
@@ -300,11 +299,12 @@ def prune_plan_items(client, params, keep, live_state=None):
     """Deletes of the objects labelled for this plan that ``keep`` lacks, children first."""
     ks = live_state or PlanLive(client)
     out = []
-    for option, kind, dummy in reversed(SECTIONS):
+    for d in reversed(KUEUE):
+        kind = d.kind
         for it in engine.prune_items(client, kind, params["name"], keep):
             p = {"name": it.name, "namespace": it.namespace, "state": "absent", "force": bool(params.get("force")),
                  "wait": bool(params.get("wait")), "wait_timeout": params.get("wait_timeout") or 60}
-            out.append(_item(option, p, None, ks))
+            out.append(d.item(p, None, ctx=ks))
             if kind == CLUSTER_QUEUE and isinstance(ks, PlanLive):
                 ks.deleting_cluster_queues.add(it.name)
     return out

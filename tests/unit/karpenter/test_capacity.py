@@ -58,10 +58,8 @@ def test_nodeclaim_description():
     predicate, what = d.ready
     assert what == "Initialized" and not predicate(None)
     assert predicate({"status": {"conditions": [{"type": "Initialized", "status": "True"}]}})
-    params = {"name": "gp-train-abcde", "nodepool": "gp", "capacity_group": "train",
-              "instance_types": ["gpu-1x-l4"], "nodepool_object": POOL}
-    assert d.render(params)["metadata"]["name"] == "gp-train-abcde"
-    claim = d.render(params)
+    claim = nc.render_nodeclaim(POOL, "train", {"instance_types": ["gpu-1x-l4"], "requirements": {}}, "gp-train-abcde")
+    assert claim["metadata"]["name"] == "gp-train-abcde"
     assert d.immutable(claim, None) == [] and d.immutable(claim, claim) == []
     other = nc.render_nodeclaim(POOL, "train", {"instance_types": ["gpu-4x-l4"]}, "gp-train-abcde")
     errors = d.immutable(claim, other)
