@@ -31,6 +31,10 @@ absent_options=None)``
                               out (an option not given means "leave it as it is")
     ``quantity_paths``        paths (tuples; ``"*"`` matches any key or list index) whose values
                               compare as Kubernetes quantities; every other value compares exactly
+    ``field_options``         ``(field prefix, option prefix)`` pairs that name a field of the rendered
+                              object as the option that sets it, where the camelCase-to-snake_case
+                              rule of ``plan.entries.option_path`` does not (a NodePool's
+                              ``spec.template.spec.requirements`` is its option ``requirements``)
 ``.argument_spec(extra=None)``: the options plus ``COMMON_OPTIONS`` (a typed module's spec).
 ``.entry_spec()``: the options of one plan entry (the kind's options plus ``labels``,
     ``annotations`` and ``force``), for ``ArgumentSpecValidator``.
@@ -90,8 +94,10 @@ def absent_errors(kind, name, namespace):
 
 class KindDescription(object):
     def __init__(self, kind, options, render, validate, section=None, rank=100, required_when_present=(),
-                 immutable=None, safety=None, delete_safety=None, ready=None, preserve=(), quantity_paths=()):
+                 immutable=None, safety=None, delete_safety=None, ready=None, preserve=(), quantity_paths=(),
+                 field_options=()):
         self.kind = kind
+        self.field_options = tuple(field_options)
         self.options = options
         self.render = render
         self.validate = validate

@@ -433,4 +433,14 @@ DESCRIPTION = KindDescription(
     ready=(lambda obj: obj is not None and is_condition_true(obj, "Ready"), "Ready"),
     # the pause of karpenter_disruption: a karpenter_nodepool run must not drop it
     preserve=[("metadata", "annotations", key) for key in PAUSE_ANNOTATIONS],
-    quantity_paths=[("spec", "limits", "*")])
+    quantity_paths=[("spec", "limits", "*")],
+    field_options=[
+        ("spec.template.spec.requirements", "requirements"),
+        ("spec.template.spec.startupTaints", "startup_taints"),
+        ("spec.template.spec.taints", "taints"),
+        ("spec.template.spec.nodeClassRef", "node_class_ref"),
+        ("spec.template.spec.expireAfter", "expire_after"),
+        ("spec.template.spec.terminationGracePeriod", "termination_grace_period"),
+        ("spec.template.metadata.labels", "labels"),
+        ("spec.template.metadata.annotations", "annotations"),
+    ])

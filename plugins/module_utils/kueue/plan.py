@@ -23,14 +23,13 @@ Public API
 ``ENTRY_SPECS``: ``{option: argument spec of one entry}`` (the options of the per-kind module,
     without ``state``, ``wait`` and the auth options).
 ``PLAN_ARGUMENT_SPEC``: the argument spec of the ``kueue_plan`` module (without auth options).
-``check_entries(params) -> (entries, errors)``: entries normalised by their argument spec
-    (defaults filled in) as ``[(option, index, kind, entry)]`` in dependency order (cohorts parents
-    first); ``errors`` are ``ValidationError`` naming ``option[index]``. Pure.
-``render_entries(entries, state) -> [(option, index, kind, entry, obj)]`` (obj None when absent). Pure.
-``order_for_state(rendered, state)``: dependency order, or the reverse for ``absent``. Pure.
-``option_path(option, index, entry, obj, field) -> str``: a field of a rendered object
-    (``spec.resourceGroups[0].flavors[0].resources[1].nominalQuota``) as the path of the option that
-    set it (``cluster_queues[2].resource_groups[0].flavors[0].resources[1].nominal_quota``). Pure.
+``check_entries(params) -> (entries, errors)``: ``plan.entries.check_entries`` over the Kueue
+    sections: ``[plan.entries.Entry]`` in dependency order (cohorts parents first); ``errors`` are
+    ``ValidationError`` naming ``option[index]``. Pure.
+``render_entries(entries, state)``: sets each entry's ``obj`` (None when absent). Pure.
+``order_for_state(entries, state)``: dependency order, or the reverse for ``absent``. Pure.
+(Option paths of errors - ``cluster_queues[2].resource_groups[0].flavors[0].resources[1].nominal_quota``
+for ``spec.resourceGroups[0]...nominalQuota`` - are ``plan.entries.option_path``.)
 ``plan_items(client, params, live_state=None) -> [engine.Item]``: the items of a plan.
 ``run_plan(client, params, check_mode=False) -> dict``: the engine result plus ``plan``, ``prune``.
 ``run_plan_module(module)``: the whole body of the module.
@@ -39,23 +38,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-import re
-
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
-    NOVALUE,
-    ErrorCollector,
-    ErrorList,
-    SafetyError,
-    ValidationError,
-)
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector, ErrorList
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import LiveContext
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.catalog import KUEUE, by_section
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common import CLUSTER_QUEUE
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.plan import entries as plan_entries
 
 # Everything about an entry comes from its kind's description (kinds/): one place per option.
 DESCRIPTIONS = by_section(KUEUE)
@@ -79,163 +68,20 @@ PLAN_ARGUMENT_SPEC = dict(
 )
 
 
-# -- pure: entries ---------------------------------------------------------------------------
-
-def _order_cohorts(entries):
-    """Cohort entries with the parents of the plan before their children (stable otherwise);
-    a cycle is a validation error."""
-    by_name = dict((e[3].get("name"), e) for e in entries)
-    out, done, errors = [], set(), []
-
-    def visit(entry, path):
-        name = entry[3].get("name")
-        if name in done:
-            return
-        if name in path:
-            errors.append(ValidationError("%s[%d].parent" % (entry[0], entry[1]), entry[3].get("parent"),
-                                          "cohorts form a cycle: %s" % " -> ".join(path + [name])))
-            return
-        parent = entry[3].get("parent")
-        if parent in by_name and parent != name:
-            visit(by_name[parent], path + [name])
-        if name not in done:
-            done.add(name)
-            out.append(entry)
-
-    for entry in entries:
-        visit(entry, [])
-    return out, errors
-
+# -- pure: entries (plan.entries does the work for every plan) ---------------------------------
 
 def check_entries(params):
-    """Check every entry against the options of its kind; ``(entries, errors)``, see module doc."""
-    state = params.get("state") or "present"
-    entries, errors = [], []
-    seen = {}
-    for d in KUEUE:
-        option, kind = d.section, d.kind
-        validator = ArgumentSpecValidator(ENTRY_SPECS[option])
-        section = []
-        for i, raw in enumerate(params.get(option) or []):
-            where = "%s[%d]" % (option, i)
-            if not isinstance(raw, dict):
-                errors.append(ValidationError(where, raw, "must be a dict of the options of a %s" % kind.kind))
-                continue
-            result = validator.validate(copy.deepcopy(raw))
-            for msg in result.error_messages:
-                errors.append(ValidationError(where, NOVALUE, msg))
-            entry = result.validated_parameters
-            for required in d.required_when_present:
-                if state == "present" and entry.get(required) in (None, [], ""):
-                    errors.append(ValidationError("%s.%s" % (where, required), entry.get(required),
-                                                  "is required with state present"))
-            key = (kind.kind, entry.get("namespace") if kind.namespaced else None, entry.get("name"))
-            if key in seen:
-                errors.append(ValidationError(where + ".name", entry.get("name"),
-                                              "%s is already given as %s" % (kind.ref(key[2], key[1]), seen[key])))
-                continue
-            seen[key] = where
-            section.append((option, i, kind, entry))
-        if option == "cohorts":
-            section, cycle_errors = _order_cohorts(section)
-            errors.extend(cycle_errors)
-        entries.extend(section)
-    return entries, errors
+    """Every entry checked against the options of its kind: ``(entries, errors)``, see module doc."""
+    return plan_entries.check_entries(KUEUE, params, params.get("state") or "present")
 
 
 def render_entries(entries, state):
-    """``[(option, index, kind, entry, obj)]``; obj is the rendered object (None with absent)."""
-    out = []
-    for option, i, kind, entry in entries:
-        obj = DESCRIPTIONS[option].render(entry) if state == "present" else None
-        out.append((option, i, kind, entry, obj))
-    return out
+    return plan_entries.render_entries(entries, state)
 
 
-def order_for_state(rendered, state):
+def order_for_state(entries, state):
     """Dependency order for present; the reverse (children first) for absent."""
-    return list(rendered) if state == "present" else list(reversed(rendered))
-
-
-# -- pure: error paths -----------------------------------------------------------------------
-
-_SPECIAL = [
-    ("metadata.name", "name"),
-    ("metadata.namespace", "namespace"),
-    ("metadata.labels", "labels"),
-    ("metadata.annotations", "annotations"),
-    ("spec.cohortName", "cohort"),
-    ("spec.parentName", "parent"),
-    ("spec.admissionChecksStrategy.admissionChecks", "admission_checks"),
-    ("spec.clusterQueue", "cluster_queue"),
-]
-
-
-def _snake(word):
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), word)
-
-
-def _snake_path(path):
-    parts = re.split(r"(\[[^\]]*\])", path)
-    return "".join(p if p.startswith("[") else ".".join(_snake(w) for w in p.split(".")) for p in parts)
-
-
-def _remap_resource_index(entry, obj, path):
-    """``resource_groups[i].flavors[j].resources[k]``: rendering puts the resources of a flavor in
-    covered order, so ``k`` of the object is mapped back to the index in the entry."""
-    m = re.match(r"^(resource_groups\[(\d+)\]\.flavors\[(\d+)\]\.resources\[)(\d+)(\].*)$", path)
-    if not m:
-        return path
-    gi, fi, ri = int(m.group(2)), int(m.group(3)), int(m.group(4))
-    try:
-        name = obj["spec"]["resourceGroups"][gi]["flavors"][fi]["resources"][ri]["name"]
-        resources = entry["resource_groups"][gi]["flavors"][fi]["resources"]
-    except (KeyError, IndexError, TypeError):
-        return path
-    for idx, r in enumerate(resources or []):
-        if isinstance(r, dict) and r.get("name") == name:
-            return "%s%d%s" % (m.group(1), idx, m.group(5))
-    return path
-
-
-def option_path(option, index, entry, obj, field):
-    """The option path (in the plan) of ``field`` of the object rendered from ``entry``."""
-    prefix = "%s[%d]" % (option, index)
-    if not field:
-        return prefix
-    path = field
-    for src, dst in _SPECIAL:
-        if path == src or path.startswith(src + ".") or path.startswith(src + "["):
-            path = dst + path[len(src):]
-            break
-    else:
-        if path.startswith("spec."):
-            path = path[len("spec."):]
-    if option == "topologies":
-        path = re.sub(r"^levels\[(\d+)\]\.nodeLabel$", r"levels[\1]", path)
-    if not path.startswith(("labels", "annotations", "node_labels", "nodeLabels")):
-        path = _snake_path(path)
-    elif path.startswith("nodeLabels"):
-        path = "node_labels" + path[len("nodeLabels"):]
-    if obj is not None:
-        path = _remap_resource_index(entry, obj, path)
-    if path == "state":
-        return "%s (state)" % prefix
-    return prefix + ("" if path.startswith("[") else ".") + path
-
-
-def translate_errors(option, index, entry, obj, errors):
-    """Errors of a rendered object with the fields named as options of the plan."""
-    out = []
-    for e in errors or []:
-        if isinstance(e, ValidationError):
-            out.append(ValidationError(option_path(option, index, entry, obj, e.field), e.value, e.problem, obj=e.obj))
-        elif isinstance(e, SafetyError):
-            field = option_path(option, index, entry, obj, e.field) if e.field else "%s[%d]" % (option, index)
-            out.append(SafetyError(e.problem, e.affected, field, e.value, e.hint, obj=e.obj))
-        else:
-            out.append(e)
-    return out
+    return list(entries) if state == "present" else list(reversed(entries))
 
 
 # -- items and run -----------------------------------------------------------------------------
@@ -247,13 +93,6 @@ def _item_params(params, entry, state):
     p["wait"] = bool(params.get("wait"))
     p["wait_timeout"] = params.get("wait_timeout") or 60
     return p
-
-
-def _wrap(item, option, index, entry, obj):
-    validate, precheck = item._validate, item._precheck  # pylint: disable=protected-access
-    item._validate = lambda: translate_errors(option, index, entry, obj, validate() if validate else [])  # pylint: disable=protected-access
-    item._precheck = lambda live: translate_errors(option, index, entry, obj, precheck(live) if precheck else [])  # pylint: disable=protected-access
-    return item
 
 
 class PlanLive(LiveContext):
@@ -271,10 +110,6 @@ class PlanLive(LiveContext):
         return [cq for cq in listed if (cq.get("metadata") or {}).get("name") not in self.deleting_cluster_queues]
 
 
-def _item(option, params, obj, ks):
-    return DESCRIPTIONS[option].item(params, obj, ctx=ks)
-
-
 def plan_items(client, params, live_state=None):
     """The engine items of the plan (not including prunes), raising every input problem together."""
     state = params.get("state") or "present"
@@ -285,9 +120,10 @@ def plan_items(client, params, live_state=None):
     for e in errors:
         errs.add_error(e)
     if state == "absent" and isinstance(ks, PlanLive):
-        ks.deleting_cluster_queues.update(e[3].get("name") for e in entries if e[2] == CLUSTER_QUEUE)
-    for option, i, kind, entry, obj in order_for_state(render_entries(entries, state), state):
-        item = _wrap(_item(option, _item_params(params, entry, state), obj, ks), option, i, entry, obj)
+        ks.deleting_cluster_queues.update(e.params.get("name") for e in entries if e.kind == CLUSTER_QUEUE)
+    for entry in order_for_state(render_entries(entries, state), state):
+        item = entry.description.item(_item_params(params, entry.params, state), entry.obj, ctx=ks)
+        item = plan_entries.with_plan_paths(item, entry)
         errs.extend([e.for_object(item.ref) for e in item.validate()])
         items.append(item)
     if errs:

@@ -7,6 +7,13 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import safety as ksafe
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue import plan as kp
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import SafetyError, ValidationError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.plan import entries as pe
+
+
+def entry_of(section, index, params_, render):
+    e = pe.Entry(section, index, kp.DESCRIPTIONS[section], params_)
+    e.obj = render(params_)
+    return e
 
 
 def cq(name, flavors, cohort=None):
@@ -28,16 +35,16 @@ def test_dependency_order_and_reverse_for_absent():
                admission_checks=[{"name": "ac", "controller_name": "x.io/c"}], topologies=[{"name": "t", "levels": ["a"]}])
     entries, errors = kp.check_entries(p)
     assert errors == []
-    order = [(e[2].kind, e[3]["name"]) for e in entries]
+    order = [(e.kind.kind, e.params["name"]) for e in entries]
     assert order == [("Topology", "t"), ("ResourceFlavor", "f"), ("Cohort", "root"), ("Cohort", "child"),
                      ("WorkloadPriorityClass", "w"), ("AdmissionCheck", "ac"), ("ClusterQueue", "q"), ("LocalQueue", "lq")]
     rendered = kp.render_entries(entries, "present")
-    assert rendered[6][4]["spec"]["resourceGroups"][0]["coveredResources"] == ["cpu"]
+    assert rendered[6].obj["spec"]["resourceGroups"][0]["coveredResources"] == ["cpu"]
     # defaults of the per-kind module are filled in (namespace_selector {} = all namespaces)
-    assert rendered[6][4]["spec"]["namespaceSelector"] == {}
+    assert rendered[6].obj["spec"]["namespaceSelector"] == {}
     absent = kp.order_for_state(kp.render_entries(entries, "absent"), "absent")
-    assert [e[3]["name"] for e in absent] == ["lq", "q", "ac", "w", "child", "root", "f", "t"]
-    assert all(e[4] is None for e in absent)
+    assert [e.params["name"] for e in absent] == ["lq", "q", "ac", "w", "child", "root", "f", "t"]
+    assert all(e.obj is None for e in absent)
 
 
 def test_entry_problems_all_reported_with_entry_index():
@@ -83,22 +90,22 @@ def test_option_paths(field, expected):
         {"name": "a", "resources": [{"name": "cpu", "nominal_quota": 1}, {"name": "memory", "nominal_quota": "1Gi"}]},
         {"name": "b", "resources": [{"name": "memory", "nominal_quota": "1Gi"}, {"name": "cpu", "nominal_quota": "x"}]},
     ]}]}
-    obj = kind_cq.render_cluster_queue(entry)
-    assert obj["spec"]["resourceGroups"][0]["flavors"][1]["resources"][0]["name"] == "cpu"
-    assert kp.option_path("cluster_queues", 2, entry, obj, field) == expected
+    e = entry_of("cluster_queues", 2, entry, kind_cq.render_cluster_queue)
+    assert e.obj["spec"]["resourceGroups"][0]["flavors"][1]["resources"][0]["name"] == "cpu"
+    assert pe.option_path(e, field) == expected
 
 
 def test_validation_errors_translated_to_options():
     entry = cq("q", [("f", [("cpu", "12x")])])
-    obj = kind_cq.render_cluster_queue(entry)
-    errs = kp.translate_errors("cluster_queues", 0, entry, obj, kind_cq.validate_cluster_queue(obj))
+    e0 = entry_of("cluster_queues", 0, entry, kind_cq.render_cluster_queue)
+    errs = pe.translate_errors(e0, kind_cq.validate_cluster_queue(e0.obj))
     assert [e.field for e in errs] == ["cluster_queues[0].resource_groups[0].flavors[0].resources[0].nominal_quota"]
     assert isinstance(errs[0], ValidationError) and errs[0].value == "12x"
-    s = kp.translate_errors("cluster_queues", 1, entry, obj, [SafetyError("in use", ["ns/w"], field="state", value="absent")])
+    s = pe.translate_errors(entry_of("cluster_queues", 1, entry, kind_cq.render_cluster_queue), [SafetyError("in use", ["ns/w"], field="state", value="absent")])
     assert s[0].field == "cluster_queues[1] (state)" and s[0].affected == ["ns/w"]
     t = {"name": "t", "levels": ["a", "a"]}
-    tobj = kind_topo.render_topology(t)
-    assert [e.field for e in kp.translate_errors("topologies", 0, t, tobj, kind_topo.validate_topology(tobj))] == ["topologies[0].levels[1]"]
+    te = entry_of("topologies", 0, t, kind_topo.render_topology)
+    assert [e.field for e in pe.translate_errors(te, kind_topo.validate_topology(te.obj))] == ["topologies[0].levels[1]"]
 
 
 def test_plan_params():
