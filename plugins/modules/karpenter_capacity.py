@@ -230,33 +230,15 @@ timings:
   type: dict
 """
 
+import copy
+
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.capacity import CAPACITY_OPTIONS
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.ops import LazyClient, run_capacity
 
 
 def argument_spec():
-    return dict(
-        nodepool=dict(type="str", required=True),
-        name=dict(type="str", required=True),
-        count=dict(type="int", required=True),
-        instance_types=dict(type="list", elements="str"),
-        gpu_count=dict(type="int"),
-        gpu_product=dict(type="str"),
-        gpu_count_label=dict(type="str", default="nvidia.com/gpu.count"),
-        gpu_product_label=dict(type="str", default="nvidia.com/gpu.product"),
-        instance_types_file=dict(type="path"),
-        instance_type_catalog=dict(type="list", elements="dict", options=dict(
-            name=dict(type="str", required=True),
-            gpu_count=dict(type="int"),
-            gpu_product=dict(type="str"),
-        )),
-        labels=dict(type="dict"),
-        do_not_disrupt=dict(type="bool", default=True),
-        remove=dict(type="list", elements="str"),
-        force=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=300),
-    )
+    return copy.deepcopy(CAPACITY_OPTIONS)
 
 
 def run(module):

@@ -169,25 +169,18 @@ diff:
   elements: dict
 """
 
+import copy
+
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.module import GpuaasModule
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import (
     apply_taints,
     select_nodes,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints import validate_taints
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints import TAINTS_OPTIONS, validate_taints
 
 
 def argument_spec():
-    return dict(
-        name=dict(type="str"),
-        label_selector=dict(type="str"),
-        taints=dict(type="list", elements="dict", default=[], options=dict(
-            key=dict(type="str", required=True, no_log=False),
-            value=dict(type="str"),
-            effect=dict(type="str", choices=["NoSchedule", "PreferNoSchedule", "NoExecute"]),
-        )),
-        state=dict(type="str", default="present", choices=["present", "absent", "replace"]),
-    )
+    return copy.deepcopy(TAINTS_OPTIONS)
 
 
 def run(module):

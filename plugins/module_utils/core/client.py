@@ -32,6 +32,11 @@ Public API
     ``request(method, path, query=None, body=None, content_type=None, action=None, retries=None) -> dict``
         (transient failures - 429, 502-504, webhook/etcd 500s, connection errors - are retried
         up to 3 times with backoff, except for POST)
+    ``resolve_kind(api_version, kind) -> Kind or None``: a well-known kind, else from the API's
+        discovery document of that group version (one GET per group version, cached); None
+        when the API server does not serve it
+    ``resolve_group_kind("Kind.group") -> Kind or None``: the same from a group-kind (the
+        group's preferred version)
     ``warnings``: list of API ``Warning`` headers seen (deduplicated)
     ``api_client``: the underlying ``kubernetes.client.ApiClient``; ``dynamic``: kubernetes.core's
         dynamic client, for kinds that need discovery.
@@ -279,6 +284,39 @@ class Client(object):
                 text = v[6:].strip().strip('"')
             if text not in self.warnings:
                 self.warnings.append(text)
+
+    # -- discovery -------------------------------------------------------
+    def _discovery(self, path):
+        cache = self.__dict__.setdefault("_discovery_cache", {})
+        if path not in cache:
+            try:
+                cache[path] = self.request("GET", path, action="discovery")
+            except ApiError as e:
+                if e.status != 404:
+                    raise
+                cache[path] = None
+        return cache[path]
+
+    def resolve_kind(self, api_version, kind):
+        for known in KINDS.values():
+            if known.api_version == api_version and known.kind == kind:
+                return known
+        doc = self._discovery("/api/%s" % api_version if "/" not in api_version else "/apis/%s" % api_version)
+        for res in (doc or {}).get("resources") or []:
+            if res.get("kind") == kind and "/" not in (res.get("name") or "/"):
+                return Kind(api_version, kind, res["name"], bool(res.get("namespaced")))
+        return None
+
+    def resolve_group_kind(self, group_kind):
+        kind, _dot, group = group_kind.partition(".")
+        if not group:
+            return self.resolve_kind("v1", kind)
+        for known in KINDS.values():
+            if known.group == group and known.kind == kind:
+                return known
+        doc = self._discovery("/apis/%s" % group)
+        version = ((doc or {}).get("preferredVersion") or {}).get("groupVersion")
+        return self.resolve_kind(version, kind) if version else None
 
     # -- verbs -----------------------------------------------------------
     def get(self, kind, name, namespace=None, subresource=None):

@@ -40,12 +40,15 @@ wait=None, delete_wait=None, field_manager=None, preserve=None, quantity_paths=N
     ``quantity_paths``: where values compare as Kubernetes quantities (see ``compare``).
     ``intent``: what the intent digest covers when ``obj`` holds values that are not the user's
     (a paused NodePool's live budgets); by default ``obj`` before ``preserve`` fills it in.
+    ``level``: items next to each other with the same (not None) level do not depend on each
+    other (one dependency level of a plan): with ``run(..., parallel=n)`` they are written n at
+    a time.
     Errors are ``errors.ValidationError``/``SafetyError``; when a run has several items, each
     error is tagged with its object (``ClusterQueue/a: spec...``).
     Items are usually built by a kind description (``kinds.base.KindDescription.item``).
 ``WaitSpec(predicate, what, timeout=60, interval=1.0, describe=None)``
 ``run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER,
-tolerate_missing_namespace=False, force_conflicts=True) -> dict``
+tolerate_missing_namespace=False, force_conflicts=True, parallel=1) -> dict``
     ``{"changed", "results": [{"ref","kind","name","namespace","action","reason","object","diff"}],
     "diff": [{"before","after","before_header","after_header"}] (changed objects only),
     "summary": {"created": n, "updated": n, "unchanged": n, "deleted": n, "absent": n},
@@ -69,6 +72,7 @@ __metaclass__ = type
 
 import copy
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import FIELD_MANAGER
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.compare import (
@@ -108,8 +112,9 @@ class Item(object):
 
     def __init__(self, kind, obj=None, name=None, namespace=None, state="present", validate=None,
                  precheck=None, wait=None, delete_wait=None, field_manager=None, preserve=None,
-                 quantity_paths=None, intent=None):
+                 quantity_paths=None, intent=None, level=None):
         self.kind = kind
+        self.level = level
         self.preserve = [tuple(p) for p in (preserve or [])]
         self.quantity_paths = [tuple(p) for p in (quantity_paths or [])]
         meta = (obj or {}).get("metadata") or {}
@@ -339,8 +344,44 @@ def read_live(client, items):
     return live
 
 
+def levels_of(items):
+    """``items`` cut into runs of neighbours with the same (not None) ``level``; an item without a
+    level is a run of its own. Pure."""
+    runs = []
+    for it in items:
+        if runs and it.level is not None and runs[-1][0].level == it.level:
+            runs[-1].append(it)
+        else:
+            runs.append([it])
+    return runs
+
+
+def write_level(write, its, parallel):
+    """``[(item, entry or None, error or None)]`` of ``write(item)`` for the items of one level,
+    ``parallel`` at a time (in item order either way). A failed write does not stop the others of
+    its level (they are already in flight); the caller stops before the next level."""
+    if parallel <= 1 or len(its) == 1:
+        out = []
+        for it in its:
+            try:
+                out.append((it, write(it), None))
+            except GpuaasError as e:
+                out.append((it, None, e))
+                break
+        return out
+
+    def guarded(it):
+        try:
+            return (it, write(it), None)
+        except GpuaasError as e:
+            return (it, None, e)
+
+    with ThreadPoolExecutor(max_workers=min(parallel, len(its))) as pool:
+        return list(pool.map(guarded, its))
+
+
 def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGER, tolerate_missing_namespace=False,
-        force_conflicts=True):
+        force_conflicts=True, parallel=1):
     """Validate, read, diff, apply/delete and wait for ``items``; return the structured result."""
     t0 = time.monotonic()
     timings = {}
@@ -389,26 +430,37 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
         return out
 
     current = None  # the object being written or waited for, named when the run stops half-way
+    def write(it):
+        return write_item(client, it, live.get(it.key), check_mode, labels, field_manager,
+                          tolerate_missing_namespace, force_conflicts, client_warnings)
+
+    written = []  # the items written so far, in order (waits follow them)
     try:
-        for it in items:
-            current = it
-            entry = write_item(client, it, live.get(it.key), check_mode, labels, field_manager,
-                               tolerate_missing_namespace, force_conflicts, client_warnings)
-            after = entry.pop("_after")
-            summary[entry["action"]] += 1
-            objects.append(after)
-            if "diff" in entry:
-                diffs.append(dict(entry["diff"], before_header="%s (live)" % it.ref,
-                                  after_header="%s (%s%s)" % (it.ref, entry["action"],
-                                                              ", check mode" if check_mode else "")))
-            results.append(entry)
+        for level in levels_of(items):
+            failure = None
+            for it, entry, error in write_level(write, level, parallel):
+                if error is not None:
+                    failure = failure or (it, error)
+                    continue
+                after = entry.pop("_after")
+                summary[entry["action"]] += 1
+                objects.append(after)
+                written.append(it)
+                if "diff" in entry:
+                    diffs.append(dict(entry["diff"], before_header="%s (live)" % it.ref,
+                                      after_header="%s (%s%s)" % (it.ref, entry["action"],
+                                                                  ", check mode" if check_mode else "")))
+                results.append(entry)
+            if failure is not None:
+                current = failure[0]
+                raise failure[1]
         t3 = time.monotonic()
         timings["apply"] = round(t3 - t2, 3)
 
         waits_avoided = 0
         if not check_mode:
             polled = []
-            for it, entry, in_hand in zip(items, results, objects):
+            for it, entry, in_hand in zip(written, results, objects):
                 if it.state == "present" and it.wait is not None:
                     if satisfied_in_hand(it.wait, in_hand):
                         # the live (unchanged) or just returned object already is what "done" means
@@ -418,7 +470,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
             if polled:
                 current = None  # wait_many names the object that timed out
                 wait_many(client, polled)
-            for it, entry in zip(items, results):
+            for it, entry in zip(written, results):
                 if it.state == "absent" and it.delete_wait and entry["action"] == "deleted":
                     current = it
                     timeout = it.delete_wait if not isinstance(it.delete_wait, bool) else 60

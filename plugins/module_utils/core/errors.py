@@ -348,7 +348,7 @@ class PartialRun(GpuaasError):
 
     def to_result(self):
         out = dict(self.cause.to_result()) if isinstance(self.cause, GpuaasError) else {}
-        for key in ("changed", "results", "summary", "failed_object", "timings"):
+        for key in ("changed", "results", "summary", "failed_object", "failed_stage", "timings", "capacity", "node_taints"):
             if key in self.result:
                 out[key] = self.result[key]
         return out

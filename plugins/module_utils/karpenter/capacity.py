@@ -42,6 +42,32 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodecla
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodepool import NODEPOOL_LABEL
 
 
+# The options of karpenter_capacity (without the auth options), also those of a cluster plan's
+# capacity entries.
+CAPACITY_OPTIONS = dict(
+    nodepool=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    count=dict(type="int", required=True),
+    instance_types=dict(type="list", elements="str"),
+    gpu_count=dict(type="int"),
+    gpu_product=dict(type="str"),
+    gpu_count_label=dict(type="str", default="nvidia.com/gpu.count"),
+    gpu_product_label=dict(type="str", default="nvidia.com/gpu.product"),
+    instance_types_file=dict(type="path"),
+    instance_type_catalog=dict(type="list", elements="dict", options=dict(
+        name=dict(type="str", required=True),
+        gpu_count=dict(type="int"),
+        gpu_product=dict(type="str"),
+    )),
+    labels=dict(type="dict"),
+    do_not_disrupt=dict(type="bool", default=True),
+    remove=dict(type="list", elements="str"),
+    force=dict(type="bool", default=False),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=300),
+)
+
+
 def as_number(value):
     """A Decimal as an int when whole, else a float (reports are JSON)."""
     if value is None:

@@ -15,6 +15,8 @@ Public API
 ``LazyClient(factory)``   builds the API client on first use (invalid input fails without a cluster)
 ``run_nodepool(client, params, check_mode=False) -> (engine_result, extra_keys)``
     karpenter_nodepool: apply or delete one NodePool (``kinds.nodepool.DESCRIPTION``).
+``capacity_inputs(params) -> (labels, shape)``: karpenter_capacity's input checks (pure; every
+    problem raised together), also those of a cluster plan's capacity entries.
 ``run_capacity(client, params, check_mode=False, diff=False)``
     karpenter_capacity: N NodeClaims of one shape in a pool (``kinds.nodeclaim.DESCRIPTION``).
 ``run_disruption(client, params, check_mode=False, diff=False)``
@@ -162,7 +164,7 @@ def _catalog(errs, params):
     return catalog
 
 
-def _capacity_inputs(params):
+def capacity_inputs(params):
     """(labels, shape) of karpenter_capacity, every problem raised together; shape is None for count 0."""
     errs = ErrorCollector()
     v.check_name(errs, "nodepool", params["nodepool"])
@@ -273,7 +275,7 @@ def _wait_for_group(client, params, count, deleted, snapshot):
 def run_capacity(client, params, check_mode=False, diff=False):
     start = time.time()
     pool_name, group, count = params["nodepool"], params["name"], params["count"]
-    labels, shape = _capacity_inputs(params)
+    labels, shape = capacity_inputs(params)
     pool = client.get(NODEPOOL, pool_name)
     if pool is None:
         return _missing_pool(pool_name, group, count, check_mode, diff, start)

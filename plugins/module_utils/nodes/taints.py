@@ -29,6 +29,20 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.validate
 STATES = ("present", "absent", "replace")
 
 
+# The options of node_taints (without the auth options), also those of a cluster plan's
+# node_taints entries.
+TAINTS_OPTIONS = dict(
+    name=dict(type="str"),
+    label_selector=dict(type="str"),
+    taints=dict(type="list", elements="dict", default=[], options=dict(
+        key=dict(type="str", required=True, no_log=False),
+        value=dict(type="str"),
+        effect=dict(type="str", choices=["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+    )),
+    state=dict(type="str", default="present", choices=["present", "absent", "replace"]),
+)
+
+
 def validate_taints(taints, state="present", field="taints"):
     """Validate the requested taints for ``state`` and return them normalized to
     ``{'key', 'value', 'effect'}`` (effect None allowed only for ``absent``: remove every effect).

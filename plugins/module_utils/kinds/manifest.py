@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, gpuaas.orchestration contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Any other kind, given as a full definition (a plan's ``manifests`` and ``workloads``): the
+description of a kind the collection has no typed options for.
+
+The definition is applied as given (server-side apply, intent digest, exact comparison); values
+under ``resources.requests``/``limits`` of pod templates (Jobs, JobSets, Deployments), under a
+ResourceQuota's ``spec.hard`` and a LimitRange's limits compare as quantities (``8`` and ``"8"``,
+``1Gi`` and ``1024Mi``).
+
+Public API
+----------
+``description_for(kind, section, rank)`` -> ``KindDescription`` of ``kind`` (a ``client.Kind``, usually
+    from ``Client.resolve_kind``); its entries' params are ``{"definition", "name", "namespace"}``.
+``definition_problems(where, definition) -> [ValidationError]``: what a definition needs before its
+    kind can be looked up (apiVersion, kind, metadata.name), named ``<where>.<field>`` (pure).
+``validate_definition(obj, namespaced) -> [ValidationError]``: name, namespace, labels, annotations.
+``QUEUE_LABEL``: Kueue's queue label (a workload must name its LocalQueue).
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector, ValidationError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription
+
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+
+_CONTAINERS = ("containers", "initContainers")
+_POD = ("spec", "template", "spec")
+_JOBSET_POD = ("spec", "replicatedJobs", "*", "template", "spec", "template", "spec")
+
+
+def _resource_paths(pod):
+    return [pod + (c, "*", "resources", which, "*") for c in _CONTAINERS for which in ("requests", "limits")]
+
+
+QUANTITY_PATHS = (
+    _resource_paths(_POD) + _resource_paths(_JOBSET_POD)
+    + [("spec", "hard", "*")]
+    + [("spec", "limits", "*", which, "*") for which in ("default", "defaultRequest", "max", "min", "maxLimitRequestRatio")]
+)
+
+
+def definition_problems(where, definition):
+    errs = ErrorCollector()
+    if not isinstance(definition, dict):
+        return [ValidationError(where, definition, "must be a Kubernetes object definition (a dict with apiVersion, kind, metadata)")]
+    for field in ("apiVersion", "kind"):
+        value = definition.get(field)
+        errs.check(isinstance(value, str) and value != "", "%s.%s" % (where, field), value, "is required")
+    meta = definition.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        errs.add("%s.metadata.name" % where, (meta or {}).get("name") if isinstance(meta, dict) else meta,
+                 "is required (generateName is not: a plan names every object so that a rerun finds it)")
+    return errs.errors
+
+
+def validate_definition(obj, namespaced):
+    errs = ErrorCollector()
+    meta = obj.get("metadata") or {}
+    v.check_name(errs, "metadata.name", meta.get("name"))
+    if namespaced:
+        if not meta.get("namespace"):
+            errs.add("metadata.namespace", meta.get("namespace"), "is required: %s is a namespaced kind" % obj.get("kind"))
+        else:
+            v.check_name(errs, "metadata.namespace", meta.get("namespace"), kind="label")
+    elif meta.get("namespace"):
+        errs.add("metadata.namespace", meta.get("namespace"), "must not be set: %s is cluster-scoped" % obj.get("kind"))
+    v.check_labels(errs, "metadata.labels", meta.get("labels"))
+    v.check_annotations(errs, "metadata.annotations", meta.get("annotations"))
+    return errs.errors
+
+
+def description_for(kind, section, rank):
+    return KindDescription(
+        kind, {}, lambda p: p["definition"], lambda obj: validate_definition(obj, kind.namespaced),
+        section=section, rank=rank, quantity_paths=QUANTITY_PATHS)
