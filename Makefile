@@ -32,9 +32,11 @@ cluster-down:
 cluster-status:
 	@$(PY) tests/cluster/cluster.py status
 
-# The main job: bring the local cluster up, then run the site playbook against it.
+# The main job: bring the local cluster up, apply its plan (site.yml), then the seed's training
+# run (train.yml: capacity, job, report).
 demo: cluster-up
 	$(VENV)/bin/ansible-playbook playbooks/site.yml
+	$(VENV)/bin/ansible-playbook playbooks/train.yml
 
 unit: bootstrap
 	$(VENV)/bin/pytest -q tests/unit

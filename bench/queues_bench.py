@@ -63,9 +63,10 @@ GROUP = "kueue.x-k8s.io"
 VERSION = "v1beta2"
 API_VERSION = "%s/%s" % (GROUP, VERSION)
 PHASES = ("create", "rerun", "rerun_check")
-VARIANTS = ("collection", "k8s_loop", "k8s_list", "kubectl", "engine_bulk")
+VARIANTS = ("collection", "cluster_plan", "k8s_loop", "k8s_list", "kubectl", "engine_bulk")
 # (kind, plural, namespaced), in dependency order
 KINDS = (("ResourceFlavor", "resourceflavors", False),
+         ("Cohort", "cohorts", False),
          ("ClusterQueue", "clusterqueues", False),
          ("LocalQueue", "localqueues", True))
 
@@ -189,9 +190,12 @@ def find_kubectl():
 
 # -- the plan ------------------------------------------------------------------------------
 
-def make_plan(prefix, run, n_flavors, n_cqs, n_namespaces, n_lqs, n_cohorts=2):
-    """The plan as options of the collection's role (snake_case), plus the namespaces it needs."""
+def make_plan(prefix, run, n_flavors, n_cqs, n_namespaces, n_lqs, n_cohorts=2, cohort_objects=False):
+    """The plan as options of the collection's role (snake_case), plus the namespaces it needs.
+    With ``cohort_objects`` the cohorts the queues name are Cohort objects of the plan too."""
     labels = {BENCH_LABEL: run}
+    cohorts = [{"name": "%s-cohort%d" % (prefix, i), "labels": dict(labels)} for i in range(n_cohorts)] \
+        if cohort_objects else []
     flavors = []
     for i in range(n_flavors):
         flavors.append({
@@ -234,7 +238,7 @@ def make_plan(prefix, run, n_flavors, n_cqs, n_namespaces, n_lqs, n_cohorts=2):
             "cluster_queue": cqs[i % n_cqs]["name"],
             "labels": dict(labels),
         })
-    return {"flavors": flavors, "cluster_queues": cqs, "local_queues": lqs, "namespaces": namespaces}
+    return {"flavors": flavors, "cohorts": cohorts, "cluster_queues": cqs, "local_queues": lqs, "namespaces": namespaces}
 
 
 def _meta(entry, namespaced=False):
@@ -246,7 +250,9 @@ def _meta(entry, namespaced=False):
 
 def definitions(plan):
     """The same objects as Kubernetes manifests: {kind: [manifest, ...]}."""
-    out = {"ResourceFlavor": [], "ClusterQueue": [], "LocalQueue": []}
+    out = {"ResourceFlavor": [], "Cohort": [], "ClusterQueue": [], "LocalQueue": []}
+    for c in plan["cohorts"]:
+        out["Cohort"].append({"apiVersion": API_VERSION, "kind": "Cohort", "metadata": _meta(c), "spec": {}})
     for f in plan["flavors"]:
         out["ResourceFlavor"].append({
             "apiVersion": API_VERSION, "kind": "ResourceFlavor", "metadata": _meta(f),
@@ -349,7 +355,8 @@ class Bench:
         self.run = uuid.uuid4().hex[:6]
         self.prefix = "bench-%s" % self.run
         self.plan = make_plan(self.prefix, self.run, args.flavors, args.cluster_queues, args.namespaces,
-                              args.local_queues)
+                              args.local_queues, n_cohorts=args.cohorts or 2, cohort_objects=bool(args.cohorts))
+        self.parallel = args.parallel
         self.defs = definitions(self.plan)
         self.expected = sum(len(v) for v in self.defs.values())
         self.kubectl = find_kubectl()
@@ -370,11 +377,16 @@ class Bench:
         (self.work / "site").mkdir()
         (self.work / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
         (self.work / "engine_bulk.py").write_text(ENGINE_BULK)
-        role_vars = {"kueue_queues_flavors": self.plan["flavors"],
+        role_vars = {"kueue_queues_flavors": self.plan["flavors"], "kueue_queues_cohorts": self.plan["cohorts"],
                      "kueue_queues_cluster_queues": self.plan["cluster_queues"],
                      "kueue_queues_local_queues": self.plan["local_queues"]}
         (self.work / "role_vars.json").write_text(json.dumps(role_vars))
-        k8s_vars = {"bench_flavors": self.defs["ResourceFlavor"], "bench_cluster_queues": self.defs["ClusterQueue"],
+        plan_vars = {"bench_plan": {"name": "bench-" + self.run, "resource_flavors": self.plan["flavors"],
+                                    "cohorts": self.plan["cohorts"], "cluster_queues": self.plan["cluster_queues"],
+                                    "local_queues": self.plan["local_queues"]}}
+        (self.work / "plan_vars.json").write_text(json.dumps(plan_vars))
+        k8s_vars = {"bench_flavors": self.defs["ResourceFlavor"] + self.defs["Cohort"],
+                    "bench_cluster_queues": self.defs["ClusterQueue"],
                     "bench_local_queues": self.defs["LocalQueue"]}
         (self.work / "k8s_vars.json").write_text(json.dumps(k8s_vars))
         loop_tasks = []
@@ -387,9 +399,19 @@ class Bench:
             "k8s_list.yml": [{"name": "All objects of the plan", "kubernetes.core.k8s": {
                 "state": "present", "definition": "{{ bench_flavors + bench_cluster_queues + bench_local_queues }}"}}],
             "noop.yml": [{"name": "Nothing", "ansible.builtin.meta": "noop"}],
+            # one cluster_plan task over the whole plan (its ApplySet parent is one more object)
+            "cluster_plan.yml": [{"name": "The whole plan", "gpuaas.orchestration.cluster_plan": {
+                "name": "{{ bench_plan.name }}", "parallel": self.parallel, "wait": True,
+                "resource_flavors": "{{ bench_plan.resource_flavors }}", "cohorts": "{{ bench_plan.cohorts }}",
+                "cluster_queues": "{{ bench_plan.cluster_queues }}", "local_queues": "{{ bench_plan.local_queues }}"},
+                "module_defaults": None}],
         }
         for fname, tasks in plays.items():
-            play = [{"name": "bench %s" % fname, "hosts": "gpu_clusters", "gather_facts": False, "tasks": tasks}]
+            for t in tasks:
+                t.pop("module_defaults", None)
+            play = [{"name": "bench %s" % fname, "hosts": "gpu_clusters", "gather_facts": False, "tasks": tasks,
+                     "module_defaults": {"group/gpuaas.orchestration.orchestration": {
+                         "kubeconfig": "{{ gpuaas_kubeconfig }}", "context": "{{ gpuaas_context }}"}}}]
             (self.work / fname).write_text(json.dumps(play, indent=1))
         docs = [d for k in KINDS for d in self.defs[k[0]]]
         (self.work / "plan.yaml").write_text("".join("---\n%s\n" % json.dumps(d) for d in docs))
@@ -455,6 +477,23 @@ class Bench:
             if time.monotonic() > deadline:
                 return "%d/%d objects present, not Active: %s" % (len(live), self.expected, not_ready[:5])
             time.sleep(0.3)
+
+    def write_requests(self):
+        """Write requests (real and dry run) to the plan's resources counted so far by the API
+        server itself (``apiserver_request_total``; other writers of these resources count too)."""
+        resp = self.api.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False,
+                                 _return_http_data_only=True)
+        plurals = set(p for dummy, p, dummy2 in KINDS)
+        out = {}
+        for line in resp.data.decode("utf-8").splitlines():
+            if not line.startswith("apiserver_request_total{"):
+                continue
+            labels_text, value = line[len("apiserver_request_total{"):].rsplit("} ", 1)
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+            if labels.get("resource") in plurals and not labels.get("subresource") and \
+                    labels.get("verb") in ("POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"):
+                out[labels["resource"]] = out.get(labels["resource"], 0) + int(float(value))
+        return out
 
     def versions(self):
         return dict((k, o["metadata"]["resourceVersion"]) for k, o in self.live_objects().items())
@@ -534,6 +573,8 @@ class Bench:
         return out
 
     def apply(self, variant, check):
+        if variant == "cluster_plan":
+            return self.ansible_playbook(self.work / "cluster_plan.yml", self.work / "plan_vars.json", check)
         if variant == "collection":
             return self.ansible_playbook(REPO / "playbooks" / "kueue_queues.yml", self.work / "role_vars.json", check)
         if variant == "engine_bulk":
@@ -553,7 +594,10 @@ class Bench:
         samples = {}
         for phase in PHASES:
             before = self.versions() if phase != "create" else {}
+            writes_before = self.write_requests()
             r = self.apply(variant, check=(phase == "rerun_check"))
+            writes_after = self.write_requests()
+            r["write_requests"] = sum(writes_after.values()) - sum(writes_before.values())
             after = self.versions()
             r["objects_written"] = sum(1 for k, rv in after.items() if before.get(k) != rv)
             if phase == "create":
@@ -575,6 +619,11 @@ class Bench:
     def cleanup(self):
         try:
             self.clean_objects()
+            try:
+                self.core.delete_namespaced_config_map("gpuaas-plan-bench-" + self.run, "kube-system")
+            except self.api_exception as e:
+                if e.status != 404:
+                    raise
         finally:
             for ns in self.namespaces_made:
                 try:
@@ -621,6 +670,7 @@ def aggregate(raw):
                 "changed_objects": _max([s["changed_objects"] for s in samples]),
                 "changed_tasks": _max([s["changed_tasks"] for s in samples]),
                 "objects_written": _max([s["objects_written"] for s in samples]),
+                "write_requests": _median([s.get("write_requests") for s in samples]),
                 "reps": len(samples),
             }
     return out
@@ -641,6 +691,62 @@ def ratios(medians, key="seconds", base="collection"):
 
 def _fmt(v, spec="%s"):
     return "-" if v is None else spec % v
+
+
+def markdown(medians, base, startup, plan):
+    """The results as a Markdown table: per variant and phase the wall time, base/variant, the
+    CPU time and the write requests the API server counted."""
+    lines = ["%d objects (%s); medians; ratio = %s / contender (below 1: %s is faster); writes = write "
+             "requests counted by the API server (`apiserver_request_total`); ansible-playbook start-up %ss" % (
+                 plan["objects"], ", ".join("%s %s" % (v, k.replace("_", " ")) for k, v in plan.items() if k != "objects"),
+                 base, base, startup), "",
+             "| variant | " + " | ".join("%s wall s | ratio | writes" % p for p in PHASES) + " |",
+             "|---|" + "---|---|---|" * len(PHASES)]
+    for variant, phases in medians.items():
+        cells = []
+        for phase in PHASES:
+            m, b = phases.get(phase), (medians.get(base) or {}).get(phase)
+            if m is None:
+                cells += ["failed", "-", "-"]
+                continue
+            ratio = (b["seconds"] / m["seconds"]) if b and m["seconds"] else None
+            cells += ["%.2f" % m["seconds"], _fmt(ratio, "%.2f"), _fmt(m.get("write_requests"))]
+        lines.append("| %s | %s |" % (variant, " | ".join(cells)))
+    return "\n".join(lines) + "\n"
+
+
+def plot(medians, path, title):
+    """A bar chart (PNG) of the wall time per variant and phase, write requests on the bars."""
+    try:
+        import matplotlib
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"], check=True)
+        import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    variants = list(medians)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / max(1, len(variants))
+    for i, variant in enumerate(variants):
+        xs, ys, labels = [], [], []
+        for j, phase in enumerate(PHASES):
+            m = medians[variant].get(phase)
+            if m is None:
+                continue
+            xs.append(j + i * width)
+            ys.append(m["seconds"])
+            labels.append(_fmt(m.get("write_requests")))
+        bars = ax.bar(xs, ys, width, label=variant)
+        for bar, label in zip(bars, labels):
+            ax.annotate("%s w" % label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                        va="bottom", fontsize=7)
+    ax.set_xticks([j + width * (len(variants) - 1) / 2 for j in range(len(PHASES))])
+    ax.set_xticklabels(PHASES)
+    ax.set_ylabel("wall seconds (median)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 def print_table(medians, rat, rat_cpu, startup):
@@ -678,6 +784,12 @@ def main():
     ap.add_argument("--cluster-queues", type=int, default=2)
     ap.add_argument("--namespaces", type=int, default=2)
     ap.add_argument("--local-queues", type=int, default=2)
+    ap.add_argument("--cohorts", type=int, default=0,
+                    help="Cohort objects in the plan (0: the queues name 2 cohorts that are not objects)")
+    ap.add_argument("--parallel", type=int, default=8, help="cluster_plan's parallel writes per dependency level")
+    ap.add_argument("--base", default="collection", help="the variant the ratios of --markdown compare with")
+    ap.add_argument("--markdown", help="also write the results as a Markdown table to this file")
+    ap.add_argument("--plot", help="also write a bar chart (PNG) of the results to this file")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of %s" % ",".join(VARIANTS))
     ap.add_argument("--output", default=str(REPO / "bench" / "results" / "queues.json"))
     args = ap.parse_args()
@@ -724,7 +836,8 @@ def main():
     rat_cpu = ratios(medians, "cpu_seconds") if "collection" in medians else {}
     result = {
         "run": b.run, "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "plan": {"resource_flavors": args.flavors, "cluster_queues": args.cluster_queues, "cohorts": 2,
+        "plan": {"resource_flavors": args.flavors, "cluster_queues": args.cluster_queues,
+                 "cohorts": args.cohorts or 2,
                  "local_queues": args.local_queues, "namespaces": args.namespaces, "objects": b.expected},
         "reps": args.reps, "reps_done": max([len(r) for r in raw.values()] or [0]), "budget_seconds": args.budget,
         "kubectl": b.kubectl, "ansible_startup_seconds": startup,
@@ -735,6 +848,12 @@ def main():
     Path(args.output).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     print_table(medians, rat, rat_cpu, startup)
     print("total %.0fs, results in %s" % (result["total_seconds"], args.output))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(medians, args.base, startup, result["plan"]))
+        print("markdown table in %s" % args.markdown)
+    if args.plot:
+        plot(medians, args.plot, "%d objects, %s" % (b.expected, result["when"]))
+        print("plot in %s" % args.plot)
     if failed:
         log("%d failures" % len(failed))
         return 1

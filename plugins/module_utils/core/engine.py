@@ -430,6 +430,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
         return out
 
     current = None  # the object being written or waited for, named when the run stops half-way
+
     def write(it):
         return write_item(client, it, live.get(it.key), check_mode, labels, field_manager,
                           tolerate_missing_namespace, force_conflicts, client_warnings)

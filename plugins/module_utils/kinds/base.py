@@ -98,6 +98,7 @@ class KindDescription(object):
                  field_options=()):
         self.kind = kind
         self.field_options = tuple(field_options)
+        self.describe = None  # what a wait timeout says it saw (default: the conditions)
         self.options = options
         self.render = render
         self.validate = validate
@@ -131,7 +132,8 @@ class KindDescription(object):
         if self.ready is None:
             return None
         predicate, what = self.ready
-        return engine.WaitSpec(predicate, what, timeout=timeout or 60, describe=describe_conditions)
+        return engine.WaitSpec(predicate, what, timeout=timeout or 60,
+                               describe=self.describe or describe_conditions)
 
     def item(self, params, obj, ctx=None, wait=None, wait_timeout=None, intent=None):
         """One engine Item for this kind (``obj`` None with ``state: absent``). ``wait`` defaults

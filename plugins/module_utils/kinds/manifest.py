@@ -16,6 +16,8 @@ Public API
 ``definition_problems(where, definition) -> [ValidationError]``: what a definition needs before its
     kind can be looked up (apiVersion, kind, metadata.name), named ``<where>.<field>`` (pure).
 ``validate_definition(obj, namespaced) -> [ValidationError]``: name, namespace, labels, annotations.
+``job_admitted_and_running(obj)``, ``workload_admitted(obj)``, ``describe_workload(obj)``: what the
+    plan's ``wait`` waits for with a workload (pure), and what a timeout says it saw.
 ``QUEUE_LABEL``: Kueue's queue label (a workload must name its LocalQueue).
 """
 from __future__ import absolute_import, division, print_function
@@ -74,7 +76,48 @@ def validate_definition(obj, namespaced):
     return errs.errors
 
 
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def job_admitted_and_running(obj):
+    """A batch/v1 Job that Kueue admitted (no longer suspended) with every pod ready, or finished."""
+    if not obj:
+        return False
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    for c in status.get("conditions") or []:
+        if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
+            return True
+    if spec.get("suspend"):
+        return False
+    want = _int(spec.get("parallelism")) or 1
+    return _int(status.get("ready")) + _int(status.get("succeeded")) >= want
+
+
+def workload_admitted(obj):
+    """Any other Kueue-integrated kind: admitted once Kueue no longer suspends it."""
+    return bool(obj) and not (obj.get("spec") or {}).get("suspend")
+
+
+def describe_workload(obj):
+    if not obj:
+        return "not found"
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    conditions = ["%s=%s%s" % (c.get("type"), c.get("status"), " (%s)" % c["reason"] if c.get("reason") else "")
+                  for c in status.get("conditions") or []]
+    return "suspend=%s (true: not admitted by Kueue yet), active=%s, ready=%s of parallelism %s%s" % (
+        spec.get("suspend"), status.get("active", 0), status.get("ready", 0), spec.get("parallelism", 1),
+        ", conditions: " + ", ".join(conditions) if conditions else "")
+
+
 def description_for(kind, section, rank):
-    return KindDescription(
+    ready = None
+    if section == "workloads":
+        ready = (job_admitted_and_running, "admitted by Kueue and running") if kind.kind == "Job" \
+            else (workload_admitted, "admitted by Kueue")
+    d = KindDescription(
         kind, {}, lambda p: p["definition"], lambda obj: validate_definition(obj, kind.namespaced),
-        section=section, rank=rank, quantity_paths=QUANTITY_PATHS)
+        section=section, rank=rank, quantity_paths=QUANTITY_PATHS, ready=ready)
+    if ready is not None:
+        d.describe = describe_workload
+    return d

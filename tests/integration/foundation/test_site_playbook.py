@@ -32,37 +32,26 @@ def _exists(dyn, api, kind, name, namespace=None):
         return False
 
 
-def cleanup(dyn):
-    kueue = "kueue.x-k8s.io/v1beta2"
-    jobs = dyn.resources.get(api_version="batch/v1", kind="Job")
-    try:
-        jobs.delete(name="llm-finetune", namespace=NS, propagation_policy="Foreground")
-    except Exception:  # noqa: BLE001
-        pass
-    _delete(dyn.resources.get(api_version=kueue, kind="LocalQueue"), "team-a", NS)
-    _delete(dyn.resources.get(api_version=kueue, kind="ClusterQueue"), "training")
-    _delete(dyn.resources.get(api_version=kueue, kind="ResourceFlavor"), "training-a100")
+def cleanup(ansible, dyn):
+    """Both plans deleted (train first), so that every run starts from a cluster without them."""
+    for playbook in ("playbooks/train.yml", "playbooks/site.yml"):
+        ansible.playbook(playbook, extra_vars={"cluster_plan_state": "absent", "cluster_plan_force": True},
+                         fail_ok=True)
     claims = dyn.resources.get(api_version="karpenter.sh/v1", kind="NodeClaim")
-    for c in claims.get().to_dict()["items"]:
-        if c["metadata"].get("labels", {}).get("karpenter.sh/nodepool") == "training-a100":
-            _delete(claims, c["metadata"]["name"])
-    _delete(dyn.resources.get(api_version="karpenter.sh/v1", kind="NodePool"), "training-a100")
-    # the namespace too, so that every run starts from a cluster that has none of the plan
-    _delete(dyn.resources.get(api_version="v1", kind="Namespace"), NS)
     wait_until("namespace %s gone" % NS, lambda: not _exists(dyn, "v1", "Namespace", NS), 90, 1)
 
     def gone():
         return not [c for c in claims.get().to_dict()["items"]
                     if c["metadata"].get("labels", {}).get("karpenter.sh/nodepool") == "training-a100"]
 
-    wait_until("the demo's NodeClaims gone", gone, 90, 1)
+    wait_until("the demo's NodeClaims gone", gone, 120, 1)
 
 
 @pytest.fixture
-def clean_demo(dyn):
-    cleanup(dyn)
+def clean_demo(ansible, dyn):
+    cleanup(ansible, dyn)
     yield
-    cleanup(dyn)
+    cleanup(ansible, dyn)
 
 
 def managed_versions(dyn):
@@ -83,24 +72,37 @@ def changed_tasks(doc):
             for h in t["hosts"].values() if h.get("changed")]
 
 
-def test_site_plan_provisions_admits_and_reruns_with_zero_changes(ansible, dyn, clean_demo):
-    # check mode on a cluster without the plan: the whole job runs (later tasks see that the pool
-    # and the namespace are not there yet) and says what it would do; nothing is created
-    rc, dry = ansible.playbook(PLAYBOOK, check=True, diff=True)
-    assert rc == 0
-    assert len(changed_tasks(dry)) >= 4, changed_tasks(dry)
-    assert not _exists(dyn, "karpenter.sh/v1", "NodePool", "training-a100")
-    assert not _exists(dyn, "kueue.x-k8s.io/v1beta2", "ClusterQueue", "training")
-    assert not _exists(dyn, "kueue.x-k8s.io/v1beta2", "ResourceFlavor", "training-a100")
-    assert not _exists(dyn, "batch/v1", "Job", "llm-finetune", NS)
-    assert not _exists(dyn, "v1", "Namespace", NS)
-    assert any(t.startswith("Would submit the training job") for t in changed_tasks(dry)), changed_tasks(dry)
+def debug_lines(doc, task_prefix):
+    out = []
+    for p in doc["plays"]:
+        for t in p["tasks"]:
+            if t["task"]["name"].startswith(task_prefix):
+                for h in t["hosts"].values():
+                    msg = h.get("msg")
+                    out.extend(msg if isinstance(msg, list) else [msg])
+    return out
 
-    rc, first = ansible.playbook(PLAYBOOK)
-    assert rc == 0
-    assert changed_tasks(first), "the first run must create the plan's objects"
 
-    # Live state: an Initialized 8-GPU node in the pool, the Job admitted and running on it.
+def test_site_and_train_provision_admit_and_rerun_with_zero_changes(ansible, dyn, clean_demo):
+    # check mode on a cluster without the plans: both playbooks run through and say what they
+    # would do (the training run's pool does not exist yet: a warning); nothing is created
+    rc, dry = ansible.playbook("playbooks/site.yml", check=True, diff=True)
+    assert changed_tasks(dry) == ["Apply the plan of the cluster"], changed_tasks(dry)
+    rc, dry_train = ansible.playbook("playbooks/train.yml", check=True, diff=True)
+    assert "Apply the plan of the cluster" in changed_tasks(dry_train)
+    for api, kind, name, ns in [("karpenter.sh/v1", "NodePool", "training-a100", None),
+                                ("kueue.x-k8s.io/v1beta2", "ClusterQueue", "training", None),
+                                ("kueue.x-k8s.io/v1beta2", "ResourceFlavor", "training-a100", None),
+                                ("v1", "Namespace", NS, None), ("batch/v1", "Job", "llm-finetune", NS),
+                                ("v1", "ConfigMap", "gpuaas-plan-local-gpu-cluster", "kube-system")]:
+        assert not _exists(dyn, api, kind, name, ns), "check mode created %s %s" % (kind, name)
+
+    rc, site = ansible.playbook("playbooks/site.yml")
+    assert changed_tasks(site) == ["Apply the plan of the cluster"]
+    rc, train = ansible.playbook("playbooks/train.yml")
+    assert "Apply the plan of the cluster" in changed_tasks(train)
+
+    # Live state: an Initialized 8-GPU node in the pool, the Job admitted and both pods running on it.
     claims = [c for c in dyn.resources.get(api_version="karpenter.sh/v1", kind="NodeClaim")
               .get().to_dict()["items"]
               if c["metadata"].get("labels", {}).get("karpenter.sh/nodepool") == "training-a100"]
@@ -111,19 +113,47 @@ def test_site_plan_provisions_admits_and_reruns_with_zero_changes(ansible, dyn, 
     wl = [w for w in wls if w["metadata"]["ownerReferences"][0]["name"] == "llm-finetune"][0]
     assert has_condition(wl, "Admitted")
     assert wl["status"]["admission"]["clusterQueue"] == "training"
-    pods = dyn.resources.get(api_version="v1", kind="Pod")
+    items = dyn.resources.get(api_version="v1", kind="Pod").get(
+        namespace=NS, label_selector="job-name=llm-finetune").to_dict()["items"]
+    running = [p for p in items if p["status"].get("phase") == "Running"]
+    assert len(running) == 2, "the plan waits until every pod runs"
+    assert {p["spec"]["nodeName"] for p in running} == {claims[0]["status"]["nodeName"]}
 
-    def running_pod():
-        items = pods.get(namespace=NS, label_selector="job-name=llm-finetune").to_dict()["items"]
-        return [p for p in items if p["status"].get("phase") == "Running"]
-
-    pod = wait_until("the training pod Running", running_pod, 60)[0]
-    assert pod["spec"]["nodeName"] == claims[0]["status"]["nodeName"]
+    # the summary a platform engineer wants to see
+    queues = debug_lines(train, "Queues")
+    assert any(line.startswith("ClusterQueue training flavor training-a100: ") and "nvidia.com/gpu 8/8" in line
+               for line in queues), queues
+    jobs = debug_lines(train, "Jobs")
+    assert jobs == ["Job ml-team/llm-finetune: admitted by ClusterQueue training (flavor main: training-a100), "
+                    "2/2 pods running on %s" % claims[0]["status"]["nodeName"]], jobs
 
     before = managed_versions(dyn)
-    rc, second = ansible.playbook(PLAYBOOK)
-    assert changed_tasks(second) == []
-    rc, check = ansible.playbook(PLAYBOOK, check=True, diff=True)
-    assert changed_tasks(check) == []
+    for playbook in ("playbooks/site.yml", "playbooks/train.yml"):
+        rc, second = ansible.playbook(playbook)
+        assert changed_tasks(second) == [], (playbook, changed_tasks(second))
+        rc, check = ansible.playbook(playbook, check=True, diff=True)
+        assert changed_tasks(check) == [], (playbook, changed_tasks(check))
     time.sleep(1)
     assert managed_versions(dyn) == before
+
+
+def test_drift_playbook_fails_on_a_hand_edit_and_corrects_it(ansible, dyn, clean_demo):
+    ansible.playbook("playbooks/site.yml")
+    rc, clean = ansible.playbook("playbooks/drift.yml")
+    assert rc == 0 and changed_tasks(clean) == []
+    cqs = dyn.resources.get(api_version="kueue.x-k8s.io/v1beta2", kind="ClusterQueue")
+    cqs.patch(name="training", content_type="application/json-patch+json", body=[
+        {"op": "replace", "path": "/spec/resourceGroups/0/flavors/0/resources/2/nominalQuota", "value": "6"}])
+    rc, drifted = ansible.playbook("playbooks/drift.yml", fail_ok=True)
+    assert rc != 0
+    report = debug_lines(drifted, "Drift report")
+    assert "updated ClusterQueue/training (changed in the cluster)" in report, report
+    assert '    spec.resourceGroups[0].flavors[0].resources[2].nominalQuota: "6" -> "8"' in report, report
+    quota = cqs.get(name="training").to_dict()["spec"]["resourceGroups"][0]["flavors"][0]["resources"][2]
+    assert quota["nominalQuota"] == "6", "the report must not write"
+    rc, corrected = ansible.playbook("playbooks/drift.yml", extra_vars={"drift_correct": True}, fail_ok=True)
+    assert rc != 0, "the drift job still fails after correcting, so that the drift is seen"
+    quota = cqs.get(name="training").to_dict()["spec"]["resourceGroups"][0]["flavors"][0]["resources"][2]
+    assert quota["nominalQuota"] == "8"
+    rc, after = ansible.playbook("playbooks/drift.yml")
+    assert rc == 0
