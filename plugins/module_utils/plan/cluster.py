@@ -408,10 +408,11 @@ def _capacity_step(client, checked, where, p, progress):
         progress.changed = True
         before = (out.get("diff") or {}).get("before", {}).get("nodeclaims", [])
         after = (out.get("diff") or {}).get("after", {}).get("nodeclaims", [])
-        progress.extra.append({"ref": ref, "action": "updated", "cause": "missing" if not before else "count differs",
+        action = "created" if not before else ("deleted" if not after else "updated")
+        progress.extra.append({"ref": ref, "action": action, "cause": "missing" if not before else "count differs",
                                "fields": [{"path": "nodeclaims", "before": len(before), "after": len(after)}]})
         progress.diffs.append({"before": {"nodeclaims": before}, "after": {"nodeclaims": after},
-                               "before_header": "%s (live)" % ref, "after_header": "%s (%s)" % (ref, "updated")})
+                               "before_header": "%s (live)" % ref, "after_header": "%s (%s)" % (ref, action)})
 
 
 def _taints_step(client, checked, where, p, requested, progress):

@@ -68,7 +68,8 @@ def managed_versions(dyn):
 
 
 def changed_tasks(doc):
-    return [t["task"]["name"] for p in doc["plays"] for t in p["tasks"]
+    # without the "role : " prefix that roles' task names carry
+    return [t["task"]["name"].split(" : ", 1)[-1] for p in doc["plays"] for t in p["tasks"]
             for h in t["hosts"].values() if h.get("changed")]
 
 
@@ -76,7 +77,7 @@ def debug_lines(doc, task_prefix):
     out = []
     for p in doc["plays"]:
         for t in p["tasks"]:
-            if t["task"]["name"].startswith(task_prefix):
+            if t["task"]["name"].split(" : ", 1)[-1].startswith(task_prefix):
                 for h in t["hosts"].values():
                     msg = h.get("msg")
                     out.extend(msg if isinstance(msg, list) else [msg])
