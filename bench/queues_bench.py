@@ -399,9 +399,10 @@ class Bench:
             "k8s_list.yml": [{"name": "All objects of the plan", "kubernetes.core.k8s": {
                 "state": "present", "definition": "{{ bench_flavors + bench_cluster_queues + bench_local_queues }}"}}],
             "noop.yml": [{"name": "Nothing", "ansible.builtin.meta": "noop"}],
-            # one cluster_plan task over the whole plan (its ApplySet parent is one more object)
+            # one cluster_plan task over the whole plan (its ApplySet parent is one more object);
+            # without waiting for Active, as kubectl and kubernetes.core do not wait either
             "cluster_plan.yml": [{"name": "The whole plan", "gpuaas.orchestration.cluster_plan": {
-                "name": "{{ bench_plan.name }}", "parallel": self.parallel, "wait": True,
+                "name": "{{ bench_plan.name }}", "parallel": self.parallel, "wait": False,
                 "resource_flavors": "{{ bench_plan.resource_flavors }}", "cohorts": "{{ bench_plan.cohorts }}",
                 "cluster_queues": "{{ bench_plan.cluster_queues }}", "local_queues": "{{ bench_plan.local_queues }}"},
                 "module_defaults": None}],
@@ -467,7 +468,7 @@ class Bench:
             live = self.live_objects()
             not_ready = []
             for key, obj in live.items():
-                if key[0] == "ResourceFlavor":
+                if key[0] in ("ResourceFlavor", "Cohort"):  # no Active condition
                     continue
                 conds = (obj.get("status") or {}).get("conditions") or []
                 if not any(c.get("type") == "Active" and c.get("status") == "True" for c in conds):

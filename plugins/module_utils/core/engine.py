@@ -7,7 +7,8 @@ Flow of ``run(client, items, ...)``::
 
     validate every item (pure, item.validate)           -> all errors raised together, nothing written
     read live state: ONE LIST per kind (GET if a kind has a single item)
-    precheck every item against live (item.precheck)    -> immutable fields, safety; raised together
+    precheck every item against live (item.precheck)    -> immutable fields, safety, objects being
+                                                           deleted; raised together
     for each item in the given order (dependency order is the caller's):
         present: unchanged when the intent digest stored on the object is that of the desired object
                  and the live object holds every desired field (``compare.change_reason``: exact
@@ -40,6 +41,9 @@ wait=None, delete_wait=None, field_manager=None, preserve=None, quantity_paths=N
     ``quantity_paths``: where values compare as Kubernetes quantities (see ``compare``).
     ``intent``: what the intent digest covers when ``obj`` holds values that are not the user's
     (a paused NodePool's live budgets); by default ``obj`` before ``preserve`` fills it in.
+    ``adapt(obj, live) -> (obj, warnings)``: what is sent, given the live object, when it must
+    differ from the intent (a paused NodePool keeps its pause budgets); the digest still covers
+    the intent. Pure.
     ``level``: items next to each other with the same (not None) level do not depend on each
     other (one dependency level of a plan): with ``run(..., parallel=n)`` they are written n at
     a time.
@@ -63,7 +67,8 @@ tolerate_missing_namespace=False, force_conflicts=True, parallel=1) -> dict``
 Pure helpers: ``prune_none(obj)``, ``clean_for_diff(obj)`` (also drops the intent digests),
 ``same_content(a, b)``, ``carry_over(desired, live, paths)``, ``with_managed_labels(obj, labels)``,
 ``kind_items_read_plan(items)``,
-``status_is_current(obj)``, ``satisfied_in_hand(wait_spec, obj)``, ``missing_namespace(api_error, item)``.
+``status_is_current(obj)``, ``satisfied_in_hand(wait_spec, obj)``, ``missing_namespace(api_error, item)``,
+``being_deleted(item, live)`` (an object to apply that is terminating: an error, checked with the prechecks).
 ``wait_many(client, [(item, result_entry)])``: the polling of present items' waits (see above).
 """
 from __future__ import absolute_import, division, print_function
@@ -112,9 +117,10 @@ class Item(object):
 
     def __init__(self, kind, obj=None, name=None, namespace=None, state="present", validate=None,
                  precheck=None, wait=None, delete_wait=None, field_manager=None, preserve=None,
-                 quantity_paths=None, intent=None, level=None):
+                 quantity_paths=None, intent=None, level=None, adapt=None):
         self.kind = kind
         self.level = level
+        self.adapt = adapt
         self.preserve = [tuple(p) for p in (preserve or [])]
         self.quantity_paths = [tuple(p) for p in (quantity_paths or [])]
         meta = (obj or {}).get("metadata") or {}
@@ -293,6 +299,16 @@ def missing_namespace(error, item):
     return None
 
 
+def being_deleted(item, live):
+    """An object to apply that is being deleted (a deletionTimestamp, finalizers still at work)
+    would vanish after the run reported it in place: an error before anything is written. Pure."""
+    meta = (live or {}).get("metadata") or {}
+    if item.state != "present" or not meta.get("deletionTimestamp"):
+        return []
+    return [GpuaasError("%s is being deleted (deletionTimestamp %s, finalizers %s): it can be applied again once "
+                        "it is gone; rerun then" % (item.ref, meta["deletionTimestamp"], meta.get("finalizers") or []))]
+
+
 def _dedupe(items):
     seen = set()
     for it in items:
@@ -406,7 +422,7 @@ def run(client, items, check_mode=False, labels=None, field_manager=FIELD_MANAGE
     timings["read"] = round(t2 - t1, 3)
 
     for it in items:
-        errs.extend(tagged(it, it.precheck(live.get(it.key))))
+        errs.extend(tagged(it, being_deleted(it, live.get(it.key)) + it.precheck(live.get(it.key))))
     errs.raise_if_any()
 
     results = []
@@ -546,10 +562,14 @@ def write_item(client, it, before, check_mode, labels, field_manager, tolerate_m
     else:
         def labelled(obj):
             return with_managed_labels(obj, labels) if manager == FIELD_MANAGER else obj
-        desired = labelled(it.obj)
+        obj = it.obj
+        if it.adapt is not None and before is not None:
+            obj, notes = it.adapt(it.obj, before)
+            warnings.extend(n for n in notes if n not in warnings)
+        desired = labelled(obj)
         # the digest covers the intent: what was rendered from the options, not the live values
         # carried over below (nor those a module put in ``obj`` in place of ``intent``)
-        digest = intent_digest(desired if it.intent is None else labelled(it.intent), it.quantity_paths)
+        digest = intent_digest(labelled(it.obj if it.intent is None else it.intent), it.quantity_paths)
         desired = carry_over(desired, before, it.preserve)
         reason = change_reason(desired, before, manager, it.quantity_paths, digest=digest)
         if reason is None:

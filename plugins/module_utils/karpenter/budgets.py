@@ -106,3 +106,29 @@ def resume_budgets(nodepool):
     patch = {"metadata": {"annotations": dict((key, None) for key in PAUSE_ANNOTATIONS)},
              "spec": {"disruption": {"budgets": restore}}}
     return patch, {"was_paused": True, "budgets": restore}
+
+
+def keep_pause(desired, live):
+    """``(desired, extra, warnings)``: a NodePool about to be applied over a ``live`` one that
+    karpenter_disruption paused keeps the pause - the live (pause) budgets are sent, and the
+    budgets the user gives are saved for resume instead - so that applying a pool (a module, a
+    plan) never ends a pause. ``extra``: ``{"paused": True, "saved_budgets": [...]}`` when paused.
+    Pure; ``desired`` is not modified."""
+    if live is None or not is_paused(live) or "budgets" not in ((desired.get("spec") or {}).get("disruption") or {}):
+        return desired, {}, []
+    out = copy.deepcopy(desired)
+    wanted = out["spec"]["disruption"]["budgets"]
+    out["spec"]["disruption"]["budgets"] = live_budgets(live)
+    # Always send the saved budgets, even when they already match: once this field manager has
+    # applied the annotation, leaving it out would make server-side apply delete it, and the pool
+    # would stay paused with nothing for resume to restore.
+    saved = saved_budgets(live)
+    live_saved = _annotations(live).get(SAVED_BUDGETS_ANNOTATION)
+    out["metadata"].setdefault("annotations", {})[SAVED_BUDGETS_ANNOTATION] = \
+        live_saved if saved == wanted else saved_budgets_text(wanted)
+    warnings = []
+    if saved != wanted:
+        warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
+                        "and take effect on resume" % out["metadata"]["name"])
+    return out, {"paused": True, "saved_budgets": wanted}, warnings
+

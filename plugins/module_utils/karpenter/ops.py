@@ -28,7 +28,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import json
 import time
 
@@ -116,36 +115,14 @@ def run_nodepool(client, params, check_mode=False):
     if params["state"] == "absent":
         raise_all(np.DESCRIPTION.item(params, None).validate())
         return _delete_nodepool(client, params, check_mode)
-    name = params["name"]
-    warnings = []
-    extra = {}
     desired = np.DESCRIPTION.render(params)
-    # validated here already: the pause below replaces the budgets given by the live ones
     raise_all(np.DESCRIPTION.validate(desired))
-    # what the user asked for: the intent digest covers this, not the paused budgets put in below,
-    # so that a pause by karpenter_disruption is not a change of intent (a rerun writes nothing)
-    intent = copy.deepcopy(desired)
-    live = client.get(NODEPOOL, name)
-    if live is not None and bud.is_paused(live) and "budgets" in desired["spec"].get("disruption", {}):
-        # Paused by karpenter_disruption: keep the pause; resume restores the budgets given here.
-        wanted = desired["spec"]["disruption"]["budgets"]
-        desired["spec"]["disruption"]["budgets"] = bud.live_budgets(live)
-        # Always send the saved budgets, even when they already match: once this field manager
-        # has applied the annotation, leaving it out would make server-side apply delete it, and
-        # the pool would stay paused with nothing for resume to restore.
-        saved = bud.saved_budgets(live)
-        live_saved = ((live.get("metadata") or {}).get("annotations") or {}).get(bud.SAVED_BUDGETS_ANNOTATION)
-        saved_text = live_saved if saved == wanted else bud.saved_budgets_text(wanted)
-        desired["metadata"].setdefault("annotations", {})[bud.SAVED_BUDGETS_ANNOTATION] = saved_text
-        extra["paused"] = True
-        extra["saved_budgets"] = wanted
-        if saved != wanted:
-            warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
-                            "and take effect on resume" % name)
-    item = np.DESCRIPTION.item(params, desired, ctx=LiveContext(client), wait_timeout=params.get("wait_timeout"),
-                               intent=intent)
+    # A pool paused by karpenter_disruption stays paused: the description's ``adapt`` sends the
+    # pause budgets and saves the given ones for resume; the intent digest covers what was given,
+    # so a pause is not a change of intent (a rerun writes nothing). Read here for the result only.
+    dummy, extra, dummy_warnings = bud.keep_pause(desired, client.get(NODEPOOL, params["name"]))
+    item = np.DESCRIPTION.item(params, desired, ctx=LiveContext(client), wait_timeout=params.get("wait_timeout"))
     result = engine.run(client, [item], check_mode=check_mode, force_conflicts=params.get("force_conflicts", True))
-    result["warnings"] = warnings + list(result.get("warnings") or [])
     return result, extra
 
 

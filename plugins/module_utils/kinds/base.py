@@ -31,6 +31,8 @@ absent_options=None)``
                               out (an option not given means "leave it as it is")
     ``quantity_paths``        paths (tuples; ``"*"`` matches any key or list index) whose values
                               compare as Kubernetes quantities; every other value compares exactly
+    ``adapt(obj, live)``      -> ``(obj, warnings)``: what is sent given the live object, when it must
+                              differ from the intent (``engine.Item``'s ``adapt``)
     ``field_options``         ``(field prefix, option prefix)`` pairs that name a field of the rendered
                               object as the option that sets it, where the camelCase-to-snake_case
                               rule of ``plan.entries.option_path`` does not (a NodePool's
@@ -95,8 +97,9 @@ def absent_errors(kind, name, namespace):
 class KindDescription(object):
     def __init__(self, kind, options, render, validate, section=None, rank=100, required_when_present=(),
                  immutable=None, safety=None, delete_safety=None, ready=None, preserve=(), quantity_paths=(),
-                 field_options=()):
+                 field_options=(), adapt=None):
         self.kind = kind
+        self.adapt = adapt
         self.field_options = tuple(field_options)
         self.describe = None  # what a wait timeout says it saw (default: the conditions)
         self.options = options
@@ -166,7 +169,8 @@ class KindDescription(object):
             kind, obj, name=name, namespace=namespace, state=state, validate=validate, precheck=precheck,
             wait=self.wait_spec(timeout) if (wait and state == "present") else None,
             delete_wait=timeout if (wait and state == "absent") else None,
-            preserve=self.preserve, quantity_paths=self.quantity_paths, intent=intent)
+            preserve=self.preserve, quantity_paths=self.quantity_paths, intent=intent,
+            adapt=self.adapt if state == "present" else None)
 
 
 def run_typed_module(description, module_class=None, **module_kwargs):

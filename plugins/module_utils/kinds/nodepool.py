@@ -46,7 +46,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     ValidationError,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import is_condition_true
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.budgets import PAUSE_ANNOTATIONS
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.budgets import PAUSE_ANNOTATIONS, keep_pause
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter.schedule import cron_problem
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription
 
@@ -427,6 +427,12 @@ def nodepool_delete_safety(name, namespace, live, ctx):
         ["Node/%s" % n["metadata"]["name"] for n in nodes])]
 
 
+def keep_pause_adapt(obj, live):
+    """The description's ``adapt``: ``karpenter.budgets.keep_pause`` as ``(obj, warnings)``."""
+    out, dummy, warnings = keep_pause(obj, live)
+    return out, warnings
+
+
 DESCRIPTION = KindDescription(
     NODEPOOL, OPTIONS, render_nodepool, validate_nodepool, section="nodepools", rank=70,
     required_when_present=("node_class_ref",), immutable=nodepool_immutable, delete_safety=nodepool_delete_safety,
@@ -434,6 +440,8 @@ DESCRIPTION = KindDescription(
     # the pause of karpenter_disruption: a karpenter_nodepool run must not drop it
     preserve=[("metadata", "annotations", key) for key in PAUSE_ANNOTATIONS],
     quantity_paths=[("spec", "limits", "*")],
+    # a pool paused by karpenter_disruption stays paused when a plan applies it
+    adapt=keep_pause_adapt,
     field_options=[
         ("spec.template.spec.requirements", "requirements"),
         ("spec.template.spec.startupTaints", "startup_taints"),

@@ -54,6 +54,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     ErrorList,
     GpuaasError,
     PartialRun,
+    SafetyError,
     ValidationError,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.karpenter import capacity as cap
@@ -280,10 +281,33 @@ def _item_params(params, entry_params, state, name=None, namespace=None):
     return p
 
 
+def other_owner(set_id, live):
+    """The ApplySet id of another plan that owns ``live``, else None (pure)."""
+    owner = (((live or {}).get("metadata") or {}).get("labels") or {}).get(applyset.PART_OF_LABEL)
+    return owner if owner and owner != set_id else None
+
+
 def _item(checked, entry, ctx, state):
     d = entry.description
-    item = d.item(_item_params(checked.params, entry.params, state), entry.obj, ctx=ctx)
+    params = _item_params(checked.params, entry.params, state)
+    item = d.item(params, entry.obj, ctx=ctx)
     item.level = d.rank if state == "present" else -d.rank
+    precheck = item._precheck  # pylint: disable=protected-access
+
+    def owned_precheck(live):
+        # one object in two plans would flip between them on every run, and each plan's prune
+        # would see it come and go: refused unless forced (taking it over)
+        errors = list(precheck(live) or []) if precheck else []
+        owner = other_owner(checked.set_id, live)
+        if owner and not params["force"]:
+            errors.append(SafetyError("belongs to another plan (%s=%s, %s=%s)" % (
+                applyset.PART_OF_LABEL, owner, engine.PLAN_LABEL,
+                ((live.get("metadata") or {}).get("labels") or {}).get(engine.PLAN_LABEL)),
+                field="name", value=entry.params.get("name"),
+                hint="remove it from one of the plans, or set force: true to move it to this one"))
+        return errors
+
+    item._precheck = owned_precheck  # pylint: disable=protected-access
     return plan_entries.with_plan_paths(item, entry)
 
 
@@ -349,7 +373,12 @@ class Progress(object):
         self.changed = False
 
     def add_engine(self, result):
-        self.results.extend(result.get("results") or [])
+        for entry in result.get("results") or []:
+            # a plan's result stays small enough for Ansible to carry (1000 objects: 1.5 MB with
+            # every object): the object only for what was written, its diff only in ``diff``
+            if entry.get("action") not in engine.WRITE_ACTIONS:
+                entry.pop("object", None)
+            self.results.append(entry)
         self.diffs.extend(result.get("diff") or [])
         for key, count in (result.get("summary") or {}).items():
             self.summary[key] = self.summary.get(key, 0) + count

@@ -204,6 +204,11 @@ def test_prune_deletes_only_what_the_plan_owns(ansible, dyn, plans, sfx, core_v1
     other = plans.track({"name": "other-" + sfx, "local_queues": [
         {"name": "theirs-" + sfx, "namespace": ns, "cluster_queue": plan["cluster_queues"][0]["name"]}]})
     ansible.module("cluster_plan", other)
+    # an object of one plan declared by another: refused (it would flip between them), nothing written
+    grab = dict(other, local_queues=other["local_queues"] + [plan["local_queues"][0]])
+    refused = ansible.module("cluster_plan", grab, fail_ok=True)
+    assert refused.get("failed") is True and "belongs to another plan" in refused["msg"], refused["msg"]
+    assert get(dyn, KUEUE, "LocalQueue", "lq-" + sfx, ns)["metadata"]["labels"]["gpuaas.io/plan"] == "p-" + sfx
     lqs = dyn.resources.get(api_version=KUEUE, kind="LocalQueue")
     lqs.create(namespace=ns, body={"apiVersion": KUEUE, "kind": "LocalQueue", "metadata": {
         "name": "twin-" + sfx, "namespace": ns,
@@ -267,3 +272,27 @@ def test_one_bad_entry_among_many_writes_nothing(ansible, api_client, dyn, sfx):
     assert sum(writes.values()) == 0, writes
     assert get(dyn, "v1", "Namespace", "plan-" + sfx) is None
     assert get(dyn, KUEUE, "ClusterQueue", "cq0-" + sfx) is None
+
+
+def test_a_paused_pool_stays_paused_when_the_plan_runs(ansible, api_client, dyn, plans, sfx):
+    plan = plans.track(base_plan(sfx))
+    plan["nodepools"][0]["disruption"] = {"consolidation_policy": "WhenEmpty", "consolidate_after": "5m",
+                                          "budgets": [{"nodes": "10%"}]}
+    ansible.module("cluster_plan", plan)
+    ansible.module("karpenter_disruption", {"action": "pause", "nodepool": "np-" + sfx, "reason": "maintenance"})
+    pools = dyn.resources.get(api_version="karpenter.sh/v1", kind="NodePool")
+    paused = pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"]
+    assert paused != [{"nodes": "10%"}], paused
+    # the plan again: the pause is not drift, nothing is written, the pool stays paused
+    rerun, writes = writes_during(api_client, ["nodepools"], lambda: ansible.module("cluster_plan", plan))
+    assert rerun["changed"] is False and writes == {"nodepools": 0}, (rerun["drift"], writes)
+    assert pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"] == paused
+    # a changed plan while paused: saved for resume, the pause kept
+    plan["nodepools"][0]["disruption"]["budgets"] = [{"nodes": "2"}]
+    changed = ansible.module("cluster_plan", plan)
+    assert changed["summary"]["updated"] == 1
+    assert pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"] == paused
+    ansible.module("karpenter_disruption", {"action": "resume", "nodepool": "np-" + sfx})
+    assert pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"] == [{"nodes": "2"}]
+    final = ansible.module("cluster_plan", plan)
+    assert final["changed"] is False, final["drift"]

@@ -148,3 +148,17 @@ def test_plan_params():
     with pytest.raises(ValidationError) as info:
         cluster.check_plan(None, plan(prune=True, state="absent"))
     assert info.value.field == "prune"
+
+
+def test_other_owner_and_objects_being_deleted():
+    mine = applyset.applyset_id("gpuaas-plan-a", "kube-system")
+    assert cluster.other_owner(mine, None) is None
+    assert cluster.other_owner(mine, {"metadata": {"labels": {applyset.PART_OF_LABEL: mine}}}) is None
+    assert cluster.other_owner(mine, {"metadata": {"labels": {applyset.PART_OF_LABEL: "applyset-x-v1"}}}) == "applyset-x-v1"
+    item = engine.Item(KINDS["ClusterQueue"], name="q")
+    assert engine.being_deleted(item, {"metadata": {"name": "q"}}) == []
+    errors = engine.being_deleted(item, {"metadata": {"name": "q", "deletionTimestamp": "2026-12-02T00:00:00Z",
+                                                      "finalizers": ["kueue.x-k8s.io/resource-in-use"]}})
+    assert len(errors) == 1 and "is being deleted" in str(errors[0]) and "resource-in-use" in str(errors[0])
+    assert engine.being_deleted(engine.Item(KINDS["ClusterQueue"], name="q", state="absent"),
+                                {"metadata": {"deletionTimestamp": "x"}}) == []
