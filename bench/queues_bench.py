@@ -738,8 +738,8 @@ def plot(medians, path, title):
             ys.append(m["seconds"])
             labels.append(_fmt(m.get("write_requests")))
         bars = ax.bar(xs, ys, width, label=variant)
-        for bar, label in zip(bars, labels):
-            ax.annotate("%s w" % label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+        for rect, label in zip(bars, labels):
+            ax.annotate("%s w" % label, (rect.get_x() + rect.get_width() / 2, rect.get_height()), ha="center",
                         va="bottom", fontsize=7)
     ax.set_xticks([j + width * (len(variants) - 1) / 2 for j in range(len(PHASES))])
     ax.set_xticklabels(PHASES)

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Writes the meta/argument_specs.yml of the roles that take a cluster plan (cluster_plan, drift)
 from the plan's own argument spec (plugins/module_utils/plan/cluster.py) and the kinds' options,
 so that a plan in inventory or extra vars is checked by the role - AWX surveys and extra vars
 fail before any task runs - with exactly the options the module takes, in one place.
 
-    .venv/bin/python scripts/role_specs.py          # rewrite the files
+    .venv/bin/python scripts/role_specs.py          # rewrite the files (after changing an option)
     .venv/bin/python scripts/role_specs.py --check  # exit 1 when a file is not up to date (unit test)
 """
 import copy

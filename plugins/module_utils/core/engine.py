@@ -334,29 +334,41 @@ def prune_items(client, kind, plan, keep, namespace=None):
 
 # -- the run ---------------------------------------------------------------
 
+def _read_kind(client, kind, ns, how, its):
+    if how == "get":
+        it = its[0]
+        return {it.key: client.get(kind, it.name, it.namespace)}
+    found = {}
+    try:
+        listed = client.list(kind, namespace=ns)
+    except ApiError as e:
+        # a cluster-wide LIST may be forbidden to a namespaced identity: one LIST per namespace
+        if e.status != 403 or not kind.namespaced or ns is not None:
+            raise
+        listed = []
+        for namespace in sorted(set(i.namespace for i in its)):
+            listed.extend(client.list(kind, namespace=namespace))
+    for obj in listed:
+        m = obj.get("metadata") or {}
+        found[(kind, m.get("namespace") if kind.namespaced else None, m.get("name"))] = obj
+    return dict((it.key, found.get(it.key)) for it in its)
+
+
+READ_PARALLEL = 4
+
+
 def read_live(client, items):
-    """Live objects keyed by item.key (None when absent), with one LIST per kind."""
+    """Live objects keyed by item.key (None when absent), with one LIST per kind (the kinds'
+    reads at the same time, up to ``READ_PARALLEL``)."""
+    plan = kind_items_read_plan(items)
     live = {}
-    for kind, ns, how, its in kind_items_read_plan(items):
-        if how == "get":
-            it = its[0]
-            live[it.key] = client.get(kind, it.name, it.namespace)
-        else:
-            found = {}
-            try:
-                listed = client.list(kind, namespace=ns)
-            except ApiError as e:
-                # a cluster-wide LIST may be forbidden to a namespaced identity: one LIST per namespace
-                if e.status != 403 or not kind.namespaced or ns is not None:
-                    raise
-                listed = []
-                for namespace in sorted(set(i.namespace for i in its)):
-                    listed.extend(client.list(kind, namespace=namespace))
-            for obj in listed:
-                m = obj.get("metadata") or {}
-                found[(kind, m.get("namespace") if kind.namespaced else None, m.get("name"))] = obj
-            for it in its:
-                live[it.key] = found.get(it.key)
+    if len(plan) <= 1:
+        for entry in plan:
+            live.update(_read_kind(client, *entry))
+        return live
+    with ThreadPoolExecutor(max_workers=min(READ_PARALLEL, len(plan))) as pool:
+        for part in pool.map(lambda entry: _read_kind(client, *entry), plan):
+            live.update(part)
     return live
 
 
@@ -562,14 +574,16 @@ def write_item(client, it, before, check_mode, labels, field_manager, tolerate_m
     else:
         def labelled(obj):
             return with_managed_labels(obj, labels) if manager == FIELD_MANAGER else obj
-        obj = it.obj
+        desired = labelled(it.obj)
+        # the digest covers the intent: what was rendered from the options, not the live values
+        # carried over below (nor those ``adapt`` sends, nor those a module put in ``obj`` in
+        # place of ``intent``)
+        digest = intent_digest(desired if it.intent is None else labelled(it.intent), it.quantity_paths)
         if it.adapt is not None and before is not None:
             obj, notes = it.adapt(it.obj, before)
             warnings.extend(n for n in notes if n not in warnings)
-        desired = labelled(obj)
-        # the digest covers the intent: what was rendered from the options, not the live values
-        # carried over below (nor those a module put in ``obj`` in place of ``intent``)
-        digest = intent_digest(labelled(it.obj if it.intent is None else it.intent), it.quantity_paths)
+            if obj is not it.obj:
+                desired = labelled(obj)
         desired = carry_over(desired, before, it.preserve)
         reason = change_reason(desired, before, manager, it.quantity_paths, digest=digest)
         if reason is None:

@@ -131,4 +131,3 @@ def keep_pause(desired, live):
         warnings.append("NodePool %s is paused by karpenter_disruption: the budgets given here are saved "
                         "and take effect on resume" % out["metadata"]["name"])
     return out, {"paused": True, "saved_budgets": wanted}, warnings
-

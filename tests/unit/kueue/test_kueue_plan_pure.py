@@ -101,7 +101,8 @@ def test_validation_errors_translated_to_options():
     errs = pe.translate_errors(e0, kind_cq.validate_cluster_queue(e0.obj))
     assert [e.field for e in errs] == ["cluster_queues[0].resource_groups[0].flavors[0].resources[0].nominal_quota"]
     assert isinstance(errs[0], ValidationError) and errs[0].value == "12x"
-    s = pe.translate_errors(entry_of("cluster_queues", 1, entry, kind_cq.render_cluster_queue), [SafetyError("in use", ["ns/w"], field="state", value="absent")])
+    e1 = entry_of("cluster_queues", 1, entry, kind_cq.render_cluster_queue)
+    s = pe.translate_errors(e1, [SafetyError("in use", ["ns/w"], field="state", value="absent")])
     assert s[0].field == "cluster_queues[1] (state)" and s[0].affected == ["ns/w"]
     t = {"name": "t", "levels": ["a", "a"]}
     te = entry_of("topologies", 0, t, kind_topo.render_topology)

@@ -162,3 +162,14 @@ def test_other_owner_and_objects_being_deleted():
     assert len(errors) == 1 and "is being deleted" in str(errors[0]) and "resource-in-use" in str(errors[0])
     assert engine.being_deleted(engine.Item(KINDS["ClusterQueue"], name="q", state="absent"),
                                 {"metadata": {"deletionTimestamp": "x"}}) == []
+
+
+def test_role_argument_specs_are_generated_from_the_plan_spec():
+    """roles/cluster_plan and roles/drift check a plan with exactly the module's options."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[3]
+    proc = subprocess.run([sys.executable, str(repo / "scripts" / "role_specs.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
