@@ -261,8 +261,11 @@ changed:
 results:
   description:
     - Per object, in the order processed, C(ref), C(kind), C(name), C(namespace), C(action) (created, updated,
-      unchanged, deleted, absent), C(reason) (for writes), C(object) and, for changes, C(diff).
+      unchanged, deleted, absent) and C(reason) (for writes).
     - The first is the ApplySet parent ConfigMap.
+    - Unlike the single-object modules, entries carry no C(object) and no C(diff), so that the result of a plan of
+      thousands of objects stays small; the fields that differ are in RV(drift), before and after in RV(diff)
+      (diff mode), the live objects in the info modules.
   returned: always
   type: list
   elements: dict

@@ -367,6 +367,7 @@ class Progress(object):
         self.client = client
         self.check_mode = check_mode
         self.results, self.diffs, self.warnings, self.extra = [], [], [], []
+        self.fields = []  # per result entry: its field changes (updates), for the drift report
         self.summary = dict(created=0, updated=0, unchanged=0, deleted=0, absent=0)
         self.capacity, self.node_taints = [], []
         self.timings = {}
@@ -374,10 +375,12 @@ class Progress(object):
 
     def add_engine(self, result):
         for entry in result.get("results") or []:
-            # a plan's result stays small enough for Ansible to carry (1000 objects: 1.5 MB with
-            # every object): the object only for what was written, its diff only in ``diff``
-            if entry.get("action") not in engine.WRITE_ACTIONS:
-                entry.pop("object", None)
+            # a plan's result stays small whatever its size (1000 objects with their objects and
+            # diffs are several MB for Ansible to carry): what was done and why; the fields that
+            # differ are in ``drift``, before and after in ``diff`` (diff mode)
+            entry.pop("object", None)
+            self.fields.append(drift.field_changes_of(entry))
+            entry.pop("diff", None)
             self.results.append(entry)
         self.diffs.extend(result.get("diff") or [])
         for key, count in (result.get("summary") or {}).items():
@@ -530,11 +533,23 @@ def run_cluster_plan(client, params, check_mode=False):
         progress.stage("parent", lambda: _engine(client, [_parent_item(checked, (), (), state="absent")],
                                                  progress, checked))
 
-    report = drift.report(progress.results, pruned, progress.extra)
+    report = drift.report(progress.results, pruned, progress.extra, fields=progress.fields)
     progress.timings["total"] = round(time.monotonic() - start, 3)
     return progress.outcome(
         plan=checked.name, pruned=pruned, drift=report,
         applyset={"id": checked.set_id, "parent": "ConfigMap/%s/%s" % (checked.parent_namespace, checked.parent_name)})
+
+
+def invocation_of(params):
+    """What the result echoes as the module's arguments (``invocation``, shown with -vvv): every
+    option, with each section's entries by name only - a plan of 1000 objects echoed whole costs
+    Ansible seconds to carry back, and the objects are in ``results`` anyway. Pure."""
+    out = {}
+    for key, value in params.items():
+        if key in SECTION_RANKS and isinstance(value, list):
+            value = [(e.get("name") or (e.get("metadata") or {}).get("name")) if isinstance(e, dict) else e for e in value]
+        out[key] = value
+    return {"module_args": out}
 
 
 def run_cluster_plan_module(module):
@@ -550,6 +565,6 @@ def run_cluster_plan_module(module):
             m.fail_json(msg="drift: %d object(s) differ from plan %s%s:\n%s" % (
                 report["drifted"], result["plan"], " (corrected)" if not m.check_mode else "",
                 "\n".join(report["lines"][:50])), **out)
-        m.exit_engine(result, single=False)
+        m.exit_engine(result, single=False, invocation=invocation_of(m.params))
 
     module.run(body)

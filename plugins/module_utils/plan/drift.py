@@ -16,8 +16,10 @@ Public API
     ``plan changed`` (the plan asks for something else than it last applied), ``changed in the
     cluster`` (someone edited or removed what the plan had applied: drift), ``not applied by this
     collection yet`` (adopted), ``no longer in the plan`` (pruned), ``state absent``.
-``report(results, pruned_refs=(), extra=()) -> dict``: ``{"objects": [...], "counts": {kind: {action: n}},
-    "drifted": n, "lines": [...]}``; ``extra``: reports of non-object steps (capacity, taints).
+``field_changes_of(entry)``: the field changes of an engine result entry (its diff, when updated).
+``report(results, pruned_refs=(), extra=(), fields=None) -> dict``: ``{"objects": [...], "counts": {kind: {action: n}},
+    "drifted": n, "lines": [...]}``; ``extra``: reports of non-object steps (capacity, taints);
+    ``fields``: per result entry its field changes, when the entries no longer carry their diff.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -54,6 +56,14 @@ def field_changes(before, after):
     return out
 
 
+def field_changes_of(entry):
+    """The field changes of an engine result entry: those of its diff when it was updated."""
+    if entry.get("action") != "updated":
+        return []
+    diff = entry.get("diff") or {}
+    return field_changes(diff.get("before"), diff.get("after"))
+
+
 def cause_of(entry, pruned=False):
     action, reason = entry.get("action"), entry.get("reason") or ""
     if action == "deleted":
@@ -72,24 +82,23 @@ def _short(value):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def report(results, pruned_refs=(), extra=()):
+def report(results, pruned_refs=(), extra=(), fields=None):
     pruned = set(pruned_refs)
     objects, counts, lines = [], {}, []
-    for entry in results:
+    for i, entry in enumerate(results):
         action = entry.get("action")
         kind_counts = counts.setdefault(entry.get("kind"), {})
         kind_counts[action] = kind_counts.get(action, 0) + 1
         if action not in WRITE_ACTIONS:
             continue
         cause = cause_of(entry, pruned=entry.get("ref") in pruned)
-        diff = entry.get("diff") or {}
-        fields = field_changes(diff.get("before"), diff.get("after")) if action == "updated" else []
-        objects.append({"ref": entry.get("ref"), "action": action, "cause": cause, "fields": fields})
+        changes = fields[i] if fields is not None else field_changes_of(entry)
+        objects.append({"ref": entry.get("ref"), "action": action, "cause": cause, "fields": changes})
         lines.append("%s %s (%s)" % (action, entry.get("ref"), cause))
-        for f in fields[:MAX_LINES_PER_OBJECT]:
+        for f in changes[:MAX_LINES_PER_OBJECT]:
             lines.append("    %s: %s -> %s" % (f["path"], _short(f["before"]), _short(f["after"])))
-        if len(fields) > MAX_LINES_PER_OBJECT:
-            lines.append("    ... and %d more fields" % (len(fields) - MAX_LINES_PER_OBJECT))
+        if len(changes) > MAX_LINES_PER_OBJECT:
+            lines.append("    ... and %d more fields" % (len(changes) - MAX_LINES_PER_OBJECT))
     for step in extra:
         objects.append(step)
         lines.append("%s %s (%s)" % (step["action"], step["ref"], step.get("cause", "")))
