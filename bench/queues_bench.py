@@ -19,6 +19,11 @@ Contenders, each starting from an empty plan (the objects deleted before it star
 * ``kubectl``      ``kubectl apply --server-side -f plan.yaml`` (``--dry-run=server`` for check)
 * ``engine_bulk``  the kueue_plan module's code path (``kueue_plan.run_plan``: one ``engine.run``) in
                    a plain Python process, without Ansible: the floor of the collection
+* ``cluster_plan`` one ``gpuaas.orchestration.cluster_plan`` task over the whole plan (``wait: false``,
+                   as the kubectl and kubernetes.core contenders do not wait; ``--parallel`` writes
+                   per dependency level)
+* ``plan_engine``  cluster_plan's code path (``plan.cluster.run_cluster_plan``) in a plain Python
+                   process: what the cluster plan costs without Ansible
 
 Phases: ``create`` (first apply), ``rerun`` (the same again: nothing to change) and
 ``rerun_check`` (the rerun in check mode: ``--check`` / ``--dry-run=server``). Between create and
@@ -30,12 +35,18 @@ less sensitive than wall time to other load on a shared machine); HTTP requests 
 server (Python contenders through a ``sitecustomize`` that counts urllib3 requests in every process
 of the run, kubectl from its ``-v=6`` request log; discovery included); the engine's own
 ``api_calls`` where it runs; changed objects and changed tasks as the tool reports them; and
-objects actually written (resourceVersion changed, seen from outside before and after).
+objects actually written (resourceVersion changed, seen from outside before and after); and
+write requests to the plan's resources counted by the API server itself (``apiserver_request_total``).
 Times are medians over the repetitions; changed/written counts are the maximum over them.
 
 Usage (from the repository root)::
 
     .venv/bin/python bench/queues_bench.py [--reps 3] [--budget 330] [--variants collection,kubectl]
+    # the 1000-object cluster plan, with a Markdown table and a plot (bench/README.md):
+    .venv/bin/python bench/queues_bench.py --flavors 10 --cohorts 10 --cluster-queues 480 --local-queues 500 \
+        --namespaces 50 --reps 1 --budget 0 --variants cluster_plan,plan_engine,kubectl,k8s_list,collection \
+        --base cluster_plan --output bench/results/plan1000.json --markdown bench/results/plan1000.md \
+        --plot bench/results/plan1000.png
 
 Writes bench/results/queues.json and prints a table with ratios collection / contender (wall and
 CPU). ``--budget`` stops starting repetitions that would end past it. Exits non-zero when a
@@ -63,7 +74,7 @@ GROUP = "kueue.x-k8s.io"
 VERSION = "v1beta2"
 API_VERSION = "%s/%s" % (GROUP, VERSION)
 PHASES = ("create", "rerun", "rerun_check")
-VARIANTS = ("collection", "cluster_plan", "k8s_loop", "k8s_list", "kubectl", "engine_bulk")
+VARIANTS = ("collection", "cluster_plan", "k8s_loop", "k8s_list", "kubectl", "engine_bulk", "plan_engine")
 # (kind, plural, namespaced), in dependency order
 KINDS = (("ResourceFlavor", "resourceflavors", False),
          ("Cohort", "cohorts", False),
@@ -134,6 +145,29 @@ params = dict(name=None, state="present", prune=False, force=False, wait=True, w
               resource_flavors=plan["kueue_queues_flavors"], cluster_queues=plan["kueue_queues_cluster_queues"],
               local_queues=plan["kueue_queues_local_queues"])
 result = kueue_plan.run_plan(client, params, check_mode=sys.argv[5] == "check")
+print(json.dumps({"changed": result["changed"], "summary": result["summary"], "api_calls": result["api_calls"],
+                  "timings": result["timings"]}))
+'''
+
+# Contender ``plan_engine``: cluster_plan's code path (plan.cluster.run_cluster_plan) in a plain
+# Python process: what the cluster plan costs without Ansible carrying the plan to a module.
+PLAN_ENGINE = '''
+import json
+import sys
+
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.plan import cluster
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import get_client
+
+plan = json.load(open(sys.argv[2]))["bench_plan"]
+client = get_client({"kubeconfig": sys.argv[3], "context": sys.argv[4]})
+params = dict(state="present", prune=False, force=False, force_conflicts=True, wait=False, wait_timeout=60,
+              parallel=int(sys.argv[6]), fail_on_drift=False, applyset_namespace="kube-system",
+              manifests=[], capacity=[], node_taints=[], workloads=[])
+for d in cluster.OBJECT_DESCRIPTIONS:
+    params[d.section] = []
+params.update(plan)
+result = cluster.run_cluster_plan(client, params, check_mode=sys.argv[5] == "check")
 print(json.dumps({"changed": result["changed"], "summary": result["summary"], "api_calls": result["api_calls"],
                   "timings": result["timings"]}))
 '''
@@ -377,6 +411,7 @@ class Bench:
         (self.work / "site").mkdir()
         (self.work / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
         (self.work / "engine_bulk.py").write_text(ENGINE_BULK)
+        (self.work / "plan_engine.py").write_text(PLAN_ENGINE)
         role_vars = {"kueue_queues_flavors": self.plan["flavors"], "kueue_queues_cohorts": self.plan["cohorts"],
                      "kueue_queues_cluster_queues": self.plan["cluster_queues"],
                      "kueue_queues_local_queues": self.plan["local_queues"]}
@@ -554,9 +589,9 @@ class Bench:
                 "engine_api_calls": None,
                 "engine_seconds": None, "errors": errors}
 
-    def run_engine_bulk(self, check):
-        cmd = [sys.executable, str(self.work / "engine_bulk.py"), str(REPO / "collections"), str(self.work / "role_vars.json"),
-               self.kubeconfig, CONTEXT, "check" if check else "apply"]
+    def run_engine_bulk(self, check, script="engine_bulk.py", plan_file="role_vars.json", extra=()):
+        cmd = [sys.executable, str(self.work / script), str(REPO / "collections"), str(self.work / plan_file),
+               self.kubeconfig, CONTEXT, "check" if check else "apply"] + list(extra)
         if self.http_log.exists():
             self.http_log.unlink()
         proc, seconds, cpu = timed_run(cmd, self.env)
@@ -570,7 +605,7 @@ class Bench:
             out.update(changed_objects=summary["created"] + summary["updated"] + summary["deleted"],
                        engine_api_calls=res["api_calls"], engine_seconds=res["timings"]["total"])
         except (ValueError, KeyError, IndexError):
-            out["errors"].append("engine_bulk exited %d: %s" % (proc.returncode, (proc.stderr or proc.stdout)[-600:]))
+            out["errors"].append("%s exited %d: %s" % (script, proc.returncode, (proc.stderr or proc.stdout)[-600:]))
         return out
 
     def apply(self, variant, check):
@@ -580,6 +615,8 @@ class Bench:
             return self.ansible_playbook(REPO / "playbooks" / "kueue_queues.yml", self.work / "role_vars.json", check)
         if variant == "engine_bulk":
             return self.run_engine_bulk(check)
+        if variant == "plan_engine":
+            return self.run_engine_bulk(check, "plan_engine.py", "plan_vars.json", [str(self.parallel)])
         if variant in ("k8s_loop", "k8s_list"):
             return self.ansible_playbook(self.work / ("%s.yml" % variant), self.work / "k8s_vars.json", check)
         return self.run_kubectl(check)
