@@ -36,10 +36,9 @@ def test_node_taints_by_selector_applied_idempotent_and_removed_with_the_plan(an
     check = ansible.module("cluster_plan", plan, check=True)
     assert check["changed"] is True and taints_of(core_v1, test_node) == []
     nodes = [o for o in check["drift"]["objects"] if o["ref"].startswith("Node/")]
+    after = [{"key": "gpuaas.io/reserved", "value": "training", "effect": "NoSchedule"}]
     assert nodes == [{"ref": "Node/" + test_node, "action": "updated", "cause": "taints differ",
-                                          "fields": [{"path": "spec.taints", "before": [],
-                                                      "after": [{"key": "gpuaas.io/reserved", "value": "training",
-                                                                 "effect": "NoSchedule"}]}]}]
+                      "fields": [{"path": "spec.taints", "before": [], "after": after}]}]
     applied = ansible.module("cluster_plan", plan)
     assert applied["changed"] is True and [n["name"] for n in applied["node_taints"] if n["changed"]] == [test_node]
     assert ("gpuaas.io/reserved", "training", "NoSchedule") in taints_of(core_v1, test_node)
