@@ -73,6 +73,19 @@ def changed_tasks(doc):
             for h in t["hosts"].values() if h.get("changed")]
 
 
+def plan_result(doc):
+    """The cluster_plan task's result of a json-callback run."""
+    for p in doc["plays"]:
+        for t in p["tasks"]:
+            if t["task"]["name"].endswith("Apply the plan of the cluster"):
+                return list(t["hosts"].values())[0]
+    raise AssertionError("no cluster_plan task ran")
+
+
+def done(result):
+    return sorted((r["ref"], r["action"]) for r in result["results"])
+
+
 def debug_lines(doc, task_prefix):
     out = []
     for p in doc["plays"]:
@@ -100,6 +113,9 @@ def test_site_and_train_provision_admit_and_rerun_with_zero_changes(ansible, dyn
 
     rc, site = ansible.playbook("playbooks/site.yml")
     assert changed_tasks(site) == ["Apply the plan of the cluster"]
+    # what check mode said is exactly what the real run did, object by object
+    assert done(plan_result(dry)) == done(plan_result(site))
+    assert plan_result(dry)["drift"]["counts"] == plan_result(site)["drift"]["counts"]
     rc, train = ansible.playbook("playbooks/train.yml")
     assert "Apply the plan of the cluster" in changed_tasks(train)
 
