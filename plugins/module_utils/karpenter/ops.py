@@ -119,10 +119,12 @@ def run_nodepool(client, params, check_mode=False):
     raise_all(np.DESCRIPTION.validate(desired))
     # A pool paused by karpenter_disruption stays paused: the description's ``adapt`` sends the
     # pause budgets and saves the given ones for resume; the intent digest covers what was given,
-    # so a pause is not a change of intent (a rerun writes nothing). Read here for the result only.
-    dummy, extra, dummy_warnings = bud.keep_pause(desired, client.get(NODEPOOL, params["name"]))
+    # so a pause is not a change of intent (a rerun writes nothing).
     item = np.DESCRIPTION.item(params, desired, ctx=LiveContext(client), wait_timeout=params.get("wait_timeout"))
     result = engine.run(client, [item], check_mode=check_mode, force_conflicts=params.get("force_conflicts", True))
+    # paused / saved_budgets of the result, from the pool in hand (still paused when it was)
+    in_hand = result["results"][0].get("object") if result.get("results") else None
+    dummy, extra, dummy_warnings = bud.keep_pause(desired, in_hand)
     return result, extra
 
 

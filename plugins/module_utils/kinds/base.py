@@ -43,6 +43,7 @@ absent_options=None)``
 ``.item(params, obj, ctx=None, wait=None, wait_timeout=None, intent=None)`` -> ``engine.Item`` with validation, immutable
     fields, safety (unless ``params["force"]``), readiness, preserve and quantity paths.
 ``LiveContext(client)``: ``.list(kind)`` cached per kind (one LIST per kind per run).
+``object_meta(params, namespaced=False)``: a rendered object's metadata from the common options.
 ``COMMON_OPTIONS``: ``state``, ``labels``, ``annotations``, ``force``, ``force_conflicts``,
     ``wait``, ``wait_timeout``.
 """
@@ -70,6 +71,19 @@ COMMON_OPTIONS = dict(
     wait_timeout=dict(type="int", default=60),
 )
 COMMON_OPTIONS.update(OBJECT_OPTIONS)
+
+
+def object_meta(params, namespaced=False):
+    """``metadata`` of a rendered object from the common options: ``name`` (and ``namespace``),
+    ``labels`` and ``annotations`` when given (pure)."""
+    meta = {"name": params.get("name")}
+    if namespaced:
+        meta["namespace"] = params.get("namespace")
+    if params.get("labels"):
+        meta["labels"] = dict(params["labels"])
+    if params.get("annotations"):
+        meta["annotations"] = dict(params["annotations"])
+    return meta
 
 
 class LiveContext(object):

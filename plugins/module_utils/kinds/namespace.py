@@ -15,7 +15,7 @@ __metaclass__ = type
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector, SafetyError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription, object_meta
 
 NAMESPACE = KINDS["Namespace"]
 POD = KINDS["Pod"]
@@ -27,12 +27,7 @@ OPTIONS = dict(
 
 
 def render_namespace(p):
-    meta = {"name": p.get("name")}
-    if p.get("labels"):
-        meta["labels"] = dict(p["labels"])
-    if p.get("annotations"):
-        meta["annotations"] = dict(p["annotations"])
-    return {"apiVersion": NAMESPACE.api_version, "kind": NAMESPACE.kind, "metadata": meta}
+    return {"apiVersion": NAMESPACE.api_version, "kind": NAMESPACE.kind, "metadata": object_meta(p)}
 
 
 def validate_namespace(obj):

@@ -16,7 +16,7 @@ __metaclass__ = type
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ErrorCollector
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription, object_meta
 
 PRIORITY_CLASS = KINDS["PriorityClass"]
 PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
@@ -34,12 +34,7 @@ OPTIONS = dict(
 
 
 def render_priority_class(p):
-    meta = {"name": p.get("name")}
-    if p.get("labels"):
-        meta["labels"] = dict(p["labels"])
-    if p.get("annotations"):
-        meta["annotations"] = dict(p["annotations"])
-    return {"apiVersion": PRIORITY_CLASS.api_version, "kind": PRIORITY_CLASS.kind, "metadata": meta,
+    return {"apiVersion": PRIORITY_CLASS.api_version, "kind": PRIORITY_CLASS.kind, "metadata": object_meta(p),
             "value": p.get("value"), "globalDefault": p.get("global_default"),
             "preemptionPolicy": p.get("preemption_policy"), "description": p.get("description")}
 

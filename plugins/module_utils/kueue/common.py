@@ -28,6 +28,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client i
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import parse_quantity, quantity_problem
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import condition_predicate
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import object_meta
 
 RESOURCE_FLAVOR = KINDS["ResourceFlavor"]
 CLUSTER_QUEUE = KINDS["ClusterQueue"]
@@ -96,19 +97,8 @@ ACTIVE = (condition_predicate("Active"), "Active")
 
 # -- rendering ---------------------------------------------------------------
 
-def _meta(p, namespaced=False):
-    meta = {"name": p.get("name")}
-    if namespaced:
-        meta["namespace"] = p.get("namespace")
-    if p.get("labels"):
-        meta["labels"] = dict(p["labels"])
-    if p.get("annotations"):
-        meta["annotations"] = dict(p["annotations"])
-    return meta
-
-
 def obj_of(kind, p, spec, namespaced=False):
-    return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": _meta(p, namespaced), "spec": spec}
+    return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": object_meta(p, namespaced), "spec": spec}
 
 
 def quantity_text(value):

@@ -86,15 +86,6 @@ def order_for_state(entries, state):
 
 # -- items and run -----------------------------------------------------------------------------
 
-def _item_params(params, entry, state):
-    p = dict(entry)
-    p["state"] = state
-    p["force"] = bool(params.get("force")) if entry.get("force") is None else bool(entry.get("force"))
-    p["wait"] = bool(params.get("wait"))
-    p["wait_timeout"] = params.get("wait_timeout") or 60
-    return p
-
-
 class PlanLive(LiveContext):
     """``LiveContext`` for a plan: the ClusterQueues that the same run deletes do not count as users
     of a ResourceFlavor that it deletes too (they are deleted first)."""
@@ -122,7 +113,7 @@ def plan_items(client, params, live_state=None):
     if state == "absent" and isinstance(ks, PlanLive):
         ks.deleting_cluster_queues.update(e.params.get("name") for e in entries if e.kind == CLUSTER_QUEUE)
     for entry in order_for_state(render_entries(entries, state), state):
-        item = entry.description.item(_item_params(params, entry.params, state), entry.obj, ctx=ks)
+        item = entry.description.item(plan_entries.item_params(params, entry.params, state, 60), entry.obj, ctx=ks)
         item = plan_entries.with_plan_paths(item, entry)
         errs.extend([e.for_object(item.ref) for e in item.validate()])
         items.append(item)
@@ -138,8 +129,7 @@ def prune_plan_items(client, params, keep, live_state=None):
     for d in reversed(KUEUE):
         kind = d.kind
         for it in engine.prune_items(client, kind, params["name"], keep):
-            p = {"name": it.name, "namespace": it.namespace, "state": "absent", "force": bool(params.get("force")),
-                 "wait": bool(params.get("wait")), "wait_timeout": params.get("wait_timeout") or 60}
+            p = plan_entries.item_params(params, {"name": it.name, "namespace": it.namespace}, "absent", 60)
             out.append(d.item(p, None, ctx=ks))
             if kind == CLUSTER_QUEUE and isinstance(ks, PlanLive):
                 ks.deleting_cluster_queues.add(it.name)

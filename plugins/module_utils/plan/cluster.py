@@ -84,9 +84,7 @@ SECTION_RANKS.update(manifests=MANIFEST_RANK, capacity=CAPACITY_RANK, node_taint
 WORKLOAD_GROUP_KINDS = ("Job.batch", "JobSet.jobset.x-k8s.io", "RayJob.ray.io", "PyTorchJob.kubeflow.org",
                         "TrainJob.trainer.kubeflow.org")
 MAX_PARALLEL = 64
-
-_CAPACITY_ENTRY = dict((k, val) for k, val in cap.CAPACITY_OPTIONS.items())
-_TAINTS_ENTRY = copy.deepcopy(TAINTS_OPTIONS)
+DEFAULT_WAIT_TIMEOUT = 120
 
 PLAN_ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -95,7 +93,7 @@ PLAN_ARGUMENT_SPEC = dict(
     force=dict(type="bool", default=False),
     force_conflicts=dict(type="bool", default=True),
     wait=dict(type="bool", default=True),
-    wait_timeout=dict(type="int", default=120),
+    wait_timeout=dict(type="int", default=DEFAULT_WAIT_TIMEOUT),
     parallel=dict(type="int", default=8),
     fail_on_drift=dict(type="bool", default=False),
     applyset_namespace=dict(type="str", default=applyset.DEFAULT_NAMESPACE),
@@ -173,67 +171,59 @@ def _definition_entries(client, params, section, rank, errs, seen):
     return out
 
 
-def _checked_entries(where, spec, raw, errs):
-    if not isinstance(raw, dict):
-        errs.add(where, raw, "must be a dict")
-        return None
-    result = ArgumentSpecValidator(spec).validate(copy.deepcopy(raw))
-    for msg in result.error_messages:
-        errs.add_error(ValidationError(where, NOVALUE, msg))
-    return None if result.error_messages else result.validated_parameters
+def _checked_entries(section, spec, params, errs):
+    """``[(where, validated entry)]`` of a section checked against ``spec`` (one validator for the
+    section; it copies each entry itself)."""
+    validator = ArgumentSpecValidator(spec)
+    out = []
+    for i, raw in enumerate(params.get(section) or []):
+        where = "%s[%d]" % (section, i)
+        if not isinstance(raw, dict):
+            errs.add(where, raw, "must be a dict")
+            continue
+        result = validator.validate(raw)
+        for msg in result.error_messages:
+            errs.add_error(ValidationError(where, NOVALUE, msg))
+        if not result.error_messages:
+            out.append((where, result.validated_parameters))
+    return out
 
 
-def _prefixed(where, error):
-    if isinstance(error, ValidationError):
-        return ValidationError("%s.%s" % (where, error.field) if error.field else where, error.value, error.problem)
-    return error
+def _checked(where, errs, check):
+    """``check()``'s value, or None with its errors (one or an ``ErrorList``) named under ``where``."""
+    try:
+        return True, check()
+    except (ErrorList, ValidationError) as e:
+        for error in (e.errors if isinstance(e, ErrorList) else [e]):
+            errs.add_error(error.with_prefix(where) if isinstance(error, ValidationError) else error)
+        return False, None
 
 
 def _capacity_entries(params, errs):
     out = []
-    for i, raw in enumerate(params.get("capacity") or []):
-        where = "capacity[%d]" % i
-        p = _checked_entries(where, _CAPACITY_ENTRY, raw, errs)
-        if p is None:
-            continue
-        try:
-            karpenter_ops.capacity_inputs(p)
-        except ErrorList as e:
-            errs.extend(_prefixed(where, x) for x in e.errors)
-            continue
-        except ValidationError as e:
-            errs.add_error(_prefixed(where, e))
-            continue
-        out.append((where, p))
+    for where, p in _checked_entries("capacity", cap.CAPACITY_OPTIONS, params, errs):
+        ok, dummy = _checked(where, errs, lambda p=p: karpenter_ops.capacity_inputs(p))
+        if ok:
+            out.append((where, p))
     return out
 
 
 def _taint_entries(params, errs):
     out = []
-    for i, raw in enumerate(params.get("node_taints") or []):
-        where = "node_taints[%d]" % i
-        p = _checked_entries(where, _TAINTS_ENTRY, raw, errs)
-        if p is None:
-            continue
+    for where, p in _checked_entries("node_taints", TAINTS_OPTIONS, params, errs):
         if bool(p.get("name")) == bool(p.get("label_selector")):
             errs.add(where, {"name": p.get("name"), "label_selector": p.get("label_selector")},
                      "give exactly one of name and label_selector")
             continue
-        try:
-            requested = validate_taints([dict((k, x) for k, x in t.items() if x is not None) for t in p["taints"]],
-                                        p["state"])
-        except ErrorList as e:
-            errs.extend(_prefixed(where, x) for x in e.errors)
-            continue
-        except ValidationError as e:
-            errs.add_error(_prefixed(where, e))
-            continue
-        out.append((where, p, requested))
+        taints = [dict((k, x) for k, x in t.items() if x is not None) for t in p["taints"]]
+        ok, requested = _checked(where, errs, lambda p=p, taints=taints: validate_taints(taints, p["state"]))
+        if ok:
+            out.append((where, p, requested))
     return out
 
 
 def _member(obj, plan, set_id):
-    obj = copy.deepcopy(obj)
+    """``obj`` (just rendered: this run's own copy) labelled as a member of the plan's ApplySet."""
     labels = obj.setdefault("metadata", {}).get("labels") or {}
     labels.update(applyset.member_labels(plan, set_id))
     labels[engine.MANAGED_BY_LABEL] = engine.MANAGED_BY
@@ -269,18 +259,6 @@ def check_plan(client, params):
 
 # -- items ------------------------------------------------------------------------------------
 
-def _item_params(params, entry_params, state, name=None, namespace=None):
-    p = dict(entry_params)
-    p["state"] = state
-    if name is not None:
-        p["name"], p["namespace"] = name, namespace
-    own = entry_params.get("force")
-    p["force"] = bool(params.get("force")) if own is None else bool(own)
-    p["wait"] = bool(params.get("wait"))
-    p["wait_timeout"] = params.get("wait_timeout") or 120
-    return p
-
-
 def other_owner(set_id, live):
     """The ApplySet id of another plan that owns ``live``, else None (pure)."""
     owner = (((live or {}).get("metadata") or {}).get("labels") or {}).get(applyset.PART_OF_LABEL)
@@ -289,7 +267,7 @@ def other_owner(set_id, live):
 
 def _item(checked, entry, ctx, state):
     d = entry.description
-    params = _item_params(checked.params, entry.params, state)
+    params = plan_entries.item_params(checked.params, entry.params, state, DEFAULT_WAIT_TIMEOUT)
     item = d.item(params, entry.obj, ctx=ctx)
     item.level = d.rank if state == "present" else -d.rank
     precheck = item._precheck  # pylint: disable=protected-access
@@ -348,7 +326,8 @@ def _prune_items(client, checked, group_kinds, keep, ctx, warnings):
             key = (d.kind, meta.get("namespace") if d.kind.namespaced else None, meta.get("name"))
             if key in keep or meta.get("deletionTimestamp"):
                 continue
-            p = _item_params(checked.params, {}, "absent", name=meta.get("name"), namespace=key[1])
+            p = plan_entries.item_params(checked.params, {"name": meta.get("name"), "namespace": key[1]}, "absent",
+                                         DEFAULT_WAIT_TIMEOUT)
             p["wait"] = False
             item = d.item(p, None, ctx=ctx)
             item.level = -d.rank

@@ -17,6 +17,8 @@ Public API
     ``[Entry]``.
 ``Entry(section, index, description, params)``: ``.kind``, ``.where`` (``cluster_queues[2]``),
     ``.key`` (kind, namespace, name); ``.obj`` once rendered.
+``item_params(plan_params, entry_params, state, default_wait_timeout)``: the params of an entry's
+    engine item (the plan's ``force`` unless the entry has its own, ``wait``, ``wait_timeout``).
 ``render_entries(entries, state)``: sets ``entry.obj`` (None with absent).
 ``option_path(entry, field) -> str``: a field of the rendered object as the option that set it.
 ``translate_errors(entry, errors)``: errors of the rendered object named by option paths.
@@ -27,7 +29,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -104,7 +105,7 @@ def check_entries(descriptions, params, state="present"):
             if not isinstance(raw, dict):
                 errors.append(ValidationError(where, raw, "must be a dict of the options of a %s" % d.kind.kind))
                 continue
-            result = validator.validate(copy.deepcopy(raw))
+            result = validator.validate(raw)  # the validator works on its own copy
             for msg in result.error_messages:
                 errors.append(ValidationError(where, NOVALUE, msg))
             entry = Entry(d.section, i, d, result.validated_parameters)
@@ -124,6 +125,18 @@ def check_entries(descriptions, params, state="present"):
             errors.extend(cycle_errors)
         entries.extend(section)
     return entries, errors
+
+
+def item_params(plan_params, entry_params, state, default_wait_timeout):
+    """The params of one entry's engine item: the entry's options, the state, the plan's ``wait``
+    and ``wait_timeout``, and ``force`` - the entry's own, else the plan's."""
+    p = dict(entry_params)
+    p["state"] = state
+    own = entry_params.get("force")
+    p["force"] = bool(plan_params.get("force")) if own is None else bool(own)
+    p["wait"] = bool(plan_params.get("wait"))
+    p["wait_timeout"] = plan_params.get("wait_timeout") or default_wait_timeout
+    return p
 
 
 def render_entries(entries, state):
