@@ -8,7 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.env"
 
 cache_root="${GPUAAS_CACHE:-$HOME/.cache/gpuaas-orchestration}"
-key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_kueue-${KUEUE_VERSION}_karpenter-${KARPENTER_VERSION}"
+key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_kueue-${KUEUE_VERSION}_karpenter-${KARPENTER_VERSION}_jobset-${JOBSET_VERSION}"
 bin="$cache_root/bin/$key"
 work="$cache_root/build"
 mkdir -p "$bin" "$work"
@@ -90,19 +90,31 @@ build_karpenter() {
   go build -ldflags "-s -w" -o "$bin/karpenter-kwok" sigs.k8s.io/karpenter/kwok >&2
 }
 
+# JobSet pins its own k8s.io libraries and controller-runtime: its own module, like Karpenter.
+build_jobset() {
+  [[ -x "$bin/jobset-controller" ]] && return
+  local dir="$work/jobset-$JOBSET_VERSION"
+  mkdir -p "$dir"; cd "$dir"
+  printf 'module gpuaas.local/jobsetbuild\ngo 1.26.0\n' > go.mod
+  log "building JobSet $JOBSET_VERSION"
+  go get "sigs.k8s.io/jobset@$JOBSET_VERSION" >&2
+  go build -ldflags "-s -w" -o "$bin/jobset-controller" sigs.k8s.io/jobset >&2
+}
+
 # CRD sources that ship inside Go modules (module zips carry every file of the repository).
 fetch_crds() {
   local mod
   for mod in "sigs.k8s.io/kueue@$KUEUE_VERSION" "sigs.k8s.io/karpenter@$KARPENTER_VERSION" \
-             "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
+             "sigs.k8s.io/jobset@$JOBSET_VERSION" "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
              "sigs.k8s.io/gateway-api-inference-extension@$INFERENCE_EXTENSION_VERSION"; do
     go mod download "$mod" >&2
   done
 }
 
 case "${1:-all}" in
-  all) build_etcd; build_k8s_family; build_karpenter; fetch_crds ;;
-  etcd) build_etcd ;; k8s) build_k8s_family ;; karpenter) build_karpenter ;; crds) fetch_crds ;;
-  *) echo "usage: $0 [all|etcd|k8s|karpenter|crds]" >&2; exit 2 ;;
+  all) build_etcd; build_k8s_family; build_karpenter; build_jobset; fetch_crds ;;
+  etcd) build_etcd ;; k8s) build_k8s_family ;; karpenter) build_karpenter ;; jobset) build_jobset ;;
+  crds) fetch_crds ;;
+  *) echo "usage: $0 [all|etcd|k8s|karpenter|jobset|crds]" >&2; exit 2 ;;
 esac
 echo "$bin"

@@ -7,8 +7,9 @@
 
 Components, all on 127.0.0.1: etcd 3.6, kube-apiserver / kube-controller-manager /
 kube-scheduler 1.36, the KWOK controller (fake kubelets: Nodes and Pods without containers),
-Kueue 0.19 (webhooks, conversion webhooks and the visibility API), Karpenter 1.14 with its KWOK
-cloud provider and GPU instance types, and the CRDs of Gateway API and its Inference Extension.
+Kueue 0.19 (webhooks, conversion webhooks and the visibility API; Job and JobSet integrations),
+the JobSet 0.12 controller (and its webhooks), Karpenter 1.14 with its KWOK cloud provider and GPU
+instance types, and the CRDs of Gateway API and its Inference Extension.
 
 How the API server reaches Kueue without leaving loopback: webhooks, CRD conversion and the
 aggregated visibility API all name Services of type ExternalName whose externalName is
@@ -48,6 +49,8 @@ PORTS = {
     "kueue-metrics": 26980,
     "kueue-health": 26981,
     "kueue-visibility": 26982,
+    "jobset-webhook": 26944,
+    "jobset-health": 26945,
     "karpenter-metrics": 26990,
     "karpenter-health": 26991,
 }
@@ -57,7 +60,7 @@ _OFFSET = int(os.environ.get("GPUAAS_PORT_OFFSET", "0"))
 PORTS = {name: port + _OFFSET for name, port in PORTS.items()}
 # Start order; `down` stops in reverse.
 COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-              "kueue", "karpenter"]
+              "kueue", "jobset", "karpenter"]
 
 
 def log(msg):
@@ -217,6 +220,9 @@ def make_pki():
     make_cert(pki, "kueue-webhook", "kueue-webhook-service.kueue-system.svc", ca="kueue-ca", sans=[
         "DNS:kueue-webhook-service.kueue-system.svc",
         "DNS:kueue-webhook-service.kueue-system.svc.cluster.local"])
+    make_cert(pki, "jobset-webhook", "jobset-webhook-service.jobset-system.svc", sans=[
+        "DNS:jobset-webhook-service.jobset-system.svc",
+        "DNS:jobset-webhook-service.jobset-system.svc.cluster.local"])
     if not (pki / "sa.key").exists():
         openssl("genrsa", "-out", str(pki / "sa.key"), "2048")
         openssl("rsa", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
@@ -365,6 +371,7 @@ def install_crds(bin_dir, v):
     gateway = go_module_dir("sigs.k8s.io/gateway-api", v["GATEWAY_API_VERSION"])
     gie = go_module_dir("sigs.k8s.io/gateway-api-inference-extension",
                         v["INFERENCE_EXTENSION_VERSION"])
+    jobset = go_module_dir("sigs.k8s.io/jobset", v["JOBSET_VERSION"])
     docs = []
     conversion = {p.name.replace("webhook_in_", "").replace(".yaml", "")
                   for p in (kueue / "config/components/crd/patches").glob("webhook_in_*.yaml")}
@@ -383,6 +390,8 @@ def install_crds(bin_dir, v):
     for f in sorted((karpenter / "pkg/apis/crds").glob("karpenter.sh_*.yaml")):
         docs += load_yaml_docs(f)
     docs += load_yaml_docs(karpenter / "kwok/apis/crds/karpenter.kwok.sh_kwoknodeclasses.yaml")
+    # JobSet serves one version (v1alpha2): no conversion webhook.
+    docs += load_yaml_docs(jobset / "config/components/crd/bases/jobset.x-k8s.io_jobsets.yaml")
     std = gateway / "config/crd/standard"
     for f in sorted(std.glob("*.yaml")):
         docs += [d for d in load_yaml_docs(f) if d.get("kind") == "CustomResourceDefinition"]
@@ -392,7 +401,7 @@ def install_crds(bin_dir, v):
     names = [d["metadata"]["name"] for d in docs]
     kubectl(bin_dir, "wait", "--for=condition=Established", "--timeout=60s",
             *[f"crd/{n}" for n in names])
-    return kueue
+    return kueue, jobset
 
 
 def kueue_objects(kueue):
@@ -413,8 +422,8 @@ def kueue_objects(kueue):
                      "metadata": {"name": name, "namespace": ns},
                      "spec": {"type": "ExternalName", "externalName": HOST,
                               "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}})
-    # Only the webhooks of what this cluster runs: Kueue's own kinds and batch/v1 Jobs.
-    keep_groups = {"kueue.x-k8s.io", "batch"}
+    # Only the webhooks of what this cluster runs: Kueue's own kinds, batch/v1 Jobs and JobSets.
+    keep_groups = {"kueue.x-k8s.io", "batch", "jobset.x-k8s.io"}
     for d in load_yaml_docs(kueue / "config/components/webhook/manifests.yaml"):
         d["metadata"]["name"] = "kueue-" + d["metadata"]["name"]
         hooks = []
@@ -458,7 +467,7 @@ def start_kueue(bin_dir, kueue):
                                    "webhookSecretName": "kueue-webhook-server-cert"},
         "visibilityServer": {"bindAddress": HOST, "bindPort": PORTS["kueue-visibility"]},
         "clientConnection": {"qps": 100, "burst": 200},
-        "integrations": {"frameworks": ["batch/job"]},
+        "integrations": {"frameworks": ["batch/job", "jobset.x-k8s.io/jobset"]},
         "waitForPodsReady": None,
     }, indent=1))
     start("kueue", [str(bin_dir / "kueue"), f"--config={config}",
@@ -474,6 +483,64 @@ def start_kueue(bin_dir, kueue):
                        input=json.dumps(rf), check=False).returncode == 0
     wait_for("Kueue webhooks to admit a dry-run ResourceFlavor", webhook_serves,
              int(os.environ.get("GPUAAS_KUEUE_TIMEOUT", "90")), "kueue")
+
+
+def jobset_objects(jobset):
+    """Namespace, the ExternalName webhook service and JobSet's webhook configurations.
+
+    JobSet's certificate rotator writes to a fixed /tmp path, which two clusters of this project
+    would share; so its internal certificate management is off, the cluster CA issues the serving
+    certificate, and the CA bundle goes into the webhook configurations here."""
+    ns = "jobset-system"
+    ca_bundle = base64.b64encode((STATE / "pki" / "ca.crt").read_bytes()).decode()
+    docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+            {"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": "jobset-webhook-service", "namespace": ns},
+             "spec": {"type": "ExternalName", "externalName": HOST,
+                      "ports": [{"name": "https", "port": PORTS["jobset-webhook"], "protocol": "TCP"}]}}]
+    for d in load_yaml_docs(jobset / "config/components/webhook/manifests.yaml"):
+        d["metadata"]["name"] = "jobset-" + d["metadata"]["name"]
+        for h in d["webhooks"]:
+            h["clientConfig"]["service"].update(namespace=ns, name="jobset-webhook-service",
+                                                port=PORTS["jobset-webhook"])
+            h["clientConfig"]["caBundle"] = ca_bundle
+            if h["rules"][0]["resources"] == ["pods"]:
+                # JobSet's kustomize patch: its pod webhooks see only the pods of JobSets.
+                h["objectSelector"] = {"matchExpressions": [
+                    {"key": "jobset.sigs.k8s.io/jobset-name", "operator": "Exists"}]}
+        docs.append(d)
+    return docs
+
+
+def start_jobset(bin_dir):
+    certs = STATE / "jobset" / "webhook-certs"
+    certs.mkdir(parents=True, exist_ok=True)
+    (certs / "tls.crt").write_bytes((STATE / "pki" / "jobset-webhook.crt").read_bytes())
+    (certs / "tls.key").write_bytes((STATE / "pki" / "jobset-webhook.key").read_bytes())
+    config = STATE / "jobset" / "config.yaml"
+    config.write_text(json.dumps({
+        "apiVersion": "config.jobset.x-k8s.io/v1alpha1", "kind": "Configuration",
+        "webhook": {"host": HOST, "port": PORTS["jobset-webhook"], "certDir": str(certs)},
+        "health": {"healthProbeBindAddress": f"{HOST}:{PORTS['jobset-health']}"},
+        "metrics": {"bindAddress": "0"},  # "0": no metrics server (it would bind every interface)
+        "leaderElection": {"leaderElect": False},
+        "internalCertManagement": {"enable": False},
+        "clientConnection": {"qps": 100, "burst": 200},
+    }, indent=1))
+    start("jobset", [str(bin_dir / "jobset-controller"), f"--config={config}",
+                     f"--kubeconfig={STATE / 'kubeconfig'}", "--zap-devel=false"],
+          env={"KUBECONFIG": str(STATE / "kubeconfig")})
+    wait_for("JobSet readiness probe", lambda: _http_ok(PORTS["jobset-health"], "/readyz"), 90, "jobset")
+
+    def webhook_serves():
+        js = {"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet",
+              "metadata": {"name": "cluster-up-probe", "namespace": "default"},
+              "spec": {"replicatedJobs": [{"name": "w", "replicas": 1, "template": {"spec": {
+                  "template": {"spec": {"restartPolicy": "Never",
+                                        "containers": [{"name": "c", "image": "probe"}]}}}}}]}}
+        return kubectl(bin_dir, "create", "--dry-run=server", "-f", "-",
+                       input=json.dumps(js), check=False).returncode == 0
+    wait_for("JobSet webhooks to admit a dry-run JobSet", webhook_serves, 60, "jobset")
 
 
 def _http_ok(port, path):
@@ -655,7 +722,7 @@ def up():
     (STATE / "env").parent.mkdir(parents=True, exist_ok=True)
     for d in ("pids", "logs"):
         (STATE / d).mkdir(parents=True, exist_ok=True)
-    subprocess.run(["rm", "-rf", str(STATE / "etcd"), str(STATE / "kueue")], check=True)
+    subprocess.run(["rm", "-rf", str(STATE / "etcd"), str(STATE / "kueue"), str(STATE / "jobset")], check=True)
     (STATE / "env").write_text(f"GPUAAS_BIN={bin_dir}\nKUBECONFIG={STATE / 'kubeconfig'}\n")
     t1 = time.time()
     pki = make_pki()
@@ -663,11 +730,12 @@ def up():
     start_etcd(bin_dir)
     start_apiserver(bin_dir, pki)
     start_controllers(bin_dir, pki)
-    kueue = install_crds(bin_dir, v)
-    apply(bin_dir, kueue_objects(kueue))
+    kueue, jobset = install_crds(bin_dir, v)
+    apply(bin_dir, kueue_objects(kueue) + jobset_objects(jobset))
     start_kueue(bin_dir, kueue)
     wait_for("Kueue visibility API through the aggregator", lambda: visibility_ready(bin_dir), 60,
              "kueue")
+    start_jobset(bin_dir)
     start_karpenter(bin_dir)
     base_fleet(bin_dir)
     log(f"up in {time.time() - t1:.1f}s (+{t1 - t0:.1f}s build/cache check); "
