@@ -68,6 +68,8 @@ options:
       - A full job object of any kind Kueue integrates, instead of the typed options. Its C(metadata.name) and
         C(metadata.namespace), when set, must be O(name) and O(namespace). O(queue) and O(priority_class) set Kueue's labels
         on it; without O(queue) the definition must carry the label C(kueue.x-k8s.io/queue-name).
+      - A definition with only C(apiVersion) and C(kind) (no C(spec)) names the kind of a submitted job, for
+        O(state=ungated), O(state=deactivated), O(state=activated) and O(state=absent).
     type: dict
   queue:
     description: The LocalQueue to submit to (in O(namespace)). Required to submit with the typed options.

@@ -56,7 +56,9 @@ JOB = KINDS["Job"]
 JOBSET = Kind("jobset.x-k8s.io/v1alpha2", "JobSet", "jobsets", True)
 DEFAULT_GATE = "gpuaas.io/hold"
 CONTAINER_NAME = "main"
-PRESERVE = (("spec", "suspend"), ("spec", "runPolicy", "suspend"))
+# Kueue's suspend fields, and the admission gate: a submit without it leaves a gate as it is
+# (lifting one is state ungated's job)
+PRESERVE = (("spec", "suspend"), ("spec", "runPolicy", "suspend"), ("metadata", "annotations", GATE_ANNOTATION))
 
 _CONTAINER_OPTIONS = dict(
     image=dict(type="str"),
@@ -145,6 +147,8 @@ def check_params(params):
         v.check_name(errs, "priority_class", params.get("priority_class"))
     typed = [o for o in TYPED_OPTIONS if params.get(o) is not None]
     if params.get("definition") is not None:
+        if "spec" not in params["definition"]:
+            return errs.errors  # it only names the kind of a submitted job (ungate, deactivate, ...)
         if typed:
             errs.add("definition", "...", "is exclusive with the typed options (%s): give one or the other" % ", ".join(typed))
         return errs.errors

@@ -26,12 +26,12 @@ Labels and annotations: ``QUEUE_LABEL``, ``PRIORITY_LABEL``, ``MAX_EXEC_LABEL``,
 ``owner_of(wl) -> (kind, name)``: the job a Workload belongs to.
 ``pod_selector(kind, name) -> str or None``: the label selector of a job's pods (Job, JobSet).
 ``expected_pods(wl)``: pods of every pod set (their counts).
-``running_pods(pods)``: pods that run (or ran to completion), not being deleted.
+``running_pods(pods)``: pods that run or ran to completion (Running, Succeeded), not being deleted.
 ``phase(wl, job=None, pods=None) -> str``; ``reached(target, phase) -> bool``.
 ``evicted(wl) -> dict or None``: the last eviction (preemption...) of a Workload not admitted again.
 ``finish(wl, job=None) -> dict or None``: ``{"succeeded", "reason", "message"}`` of a finished one.
 ``admission(wl) -> [dict]``: per pod set its count, flavors and resource usage.
-``summarize_workload(wl, position=None, pods=None, now=None) -> dict``: what the info module and
+``summarize_workload(wl, position=None, pods=None, now=None, job=None) -> dict``: what the info module and
     the submit module return about a Workload.
 ``position_text(position)``: "position 3 of 7 in ClusterQueue training".
 ``describe(wl, job=None, pods=None, position=None)``: one line for a wait's timeout message.
@@ -104,7 +104,11 @@ def pod_selector(kind, name):
 
 
 def expected_pods(wl):
-    return sum(int(ps.get("count") or 0) for ps in (wl or {}).get("spec", {}).get("podSets") or [])
+    """Pods of every pod set: as admitted (a partial admission admits fewer), else as asked."""
+    assigned = (((wl or {}).get("status") or {}).get("admission") or {}).get("podSetAssignments")
+    if assigned:
+        return sum(int(psa.get("count") or 0) for psa in assigned)
+    return sum(int(ps.get("count") or 0) for ps in ((wl or {}).get("spec") or {}).get("podSets") or [])
 
 
 def running_pods(pods):

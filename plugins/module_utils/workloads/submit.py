@@ -290,7 +290,11 @@ def _kind(client, p):
 
 
 def _has_spec(p):
-    return p.get("definition") is not None or any(p.get(o) is not None for o in job_kind.TYPED_OPTIONS)
+    """Whether the options describe the job (else they only name it: a definition without a spec
+    names the kind of a submitted job)."""
+    if p.get("definition") is not None:
+        return "spec" in p["definition"]
+    return any(p.get(o) is not None for o in job_kind.TYPED_OPTIONS)
 
 
 def render(p, gate):
@@ -305,7 +309,9 @@ def run_job(module):
     raise_all(job_kind.check_params(p))
     obj = None
     if has_spec and state in ("present", "gated", "ungated"):
-        obj = render(p, gate if state == "gated" else None)
+        # ungated with the job's options: the same intent as the gated submit (so that neither
+        # writes again on a rerun); the gate itself is lifted by the patch below
+        obj = render(p, gate if state in ("gated", "ungated") else None)
         if p.get("definition") is not None:
             raise_all(job_kind.check_definition(p, obj))
         elif not p.get("queue"):
