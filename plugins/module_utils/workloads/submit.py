@@ -69,8 +69,10 @@ def _names(objs):
     return ", ".join(sorted((o.get("metadata") or {}).get("name") for o in objs)) or "none"
 
 
-def check_references(client, namespace, obj):
-    """The LocalQueue and the WorkloadPriorityClass a job names must exist: errors name them."""
+def check_references(client, namespace, obj, check_mode=False, warn=None):
+    """The LocalQueue and the WorkloadPriorityClass a job names must exist: errors name them. In
+    check mode they are warnings (an earlier task of the play, which did not run for real, may
+    create them)."""
     labels = (obj.get("metadata") or {}).get("labels") or {}
     errors = []
     queue = labels.get(st.QUEUE_LABEL)
@@ -84,7 +86,11 @@ def check_references(client, namespace, obj):
     if priority and client.get(WORKLOAD_PRIORITY_CLASS, priority) is None:
         errors.append(ValidationError("priority_class", priority, "WorkloadPriorityClass %s does not exist (there are: %s)" % (
             priority, _names(client.list(WORKLOAD_PRIORITY_CLASS)))))
-    raise_all(errors)
+    if check_mode and errors and warn is not None:
+        for e in errors:
+            warn("%s (the real run fails unless an earlier task creates it)" % e)
+    else:
+        raise_all(errors)
     return ((local_queue or {}).get("spec") or {}).get("clusterQueue")
 
 
@@ -231,7 +237,8 @@ def _submit(client, module, kind, obj, live, description):
     p = module.params
     item = description.item(dict(p, state="present", wait=False), obj)
     try:
-        return engine.run(client, [item], check_mode=module.check_mode, force_conflicts=p["force_conflicts"]), False
+        return engine.run(client, [item], check_mode=module.check_mode, force_conflicts=p["force_conflicts"],
+                          tolerate_missing_namespace=True), False
     except (ApiError, PartialRun) as e:
         cause = e.cause if isinstance(e, PartialRun) else e
         fields = _immutable_fields(cause)
@@ -339,14 +346,14 @@ def run_job(module):
 
     cluster_queue = None
     if obj is not None:
-        if state == "gated" and live is not None and gate not in st.gates_of(live):
-            # a rerun after the gate was lifted (the usual case), or a job submitted without it:
-            # Kueue accepts a gate only when a job is created, so it is not held now
-            module.warn("%s is not held by the admission gate %s (lifted, or submitted without it); Kueue accepts a gate "
-                        "only when a job is created: state: deactivated holds a submitted job" % (ref, gate))
-        cluster_queue = check_references(client, namespace, obj)
+        cluster_queue = check_references(client, namespace, obj, module.check_mode, module.warn)
         result, recreated = _submit(client, module, kind, obj, live, job_kind.description(kind))
         entry = result["results"][0]
+        if state == "gated" and live is not None and gate not in st.gates_of(live) and entry.get("reason"):
+            # a job submitted without the gate (a rerun of the gated submit after its gate was lifted
+            # is unchanged, and says nothing): Kueue accepts a gate only when a job is created
+            module.warn("%s is not held by the admission gate %s: Kueue accepts a gate only when a job is created "
+                        "(state: deactivated holds a submitted job)" % (ref, gate))
         out.update(changed=result["changed"], operation=entry["action"], reason=entry.get("reason"),
                    recreated=recreated, summary=result.get("summary"), timings=result.get("timings"))
         out["operations"].append("recreated" if recreated else entry["action"])
@@ -355,6 +362,10 @@ def run_job(module):
         if module.diff_mode and result.get("diff"):
             out["diff"] = result["diff"][0]
         live = entry.get("_after") or entry.get("object") or live
+    elif live is None and module.check_mode:
+        module.warn("%s does not exist (yet): state %s would fail unless an earlier task submits it" % (ref, state))
+        out.update(operation="absent", phase=None, workload=None, position=None, gates=[])
+        return out
     elif live is None:
         raise ValidationError("name", name, "%s does not exist: state %s needs a submitted job (or the job's options to submit it)"
                               % (ref, state))

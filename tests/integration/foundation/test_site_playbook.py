@@ -34,9 +34,10 @@ def _exists(dyn, api, kind, name, namespace=None):
 
 def cleanup(ansible, dyn):
     """Both plans deleted (train first), so that every run starts from a cluster without them."""
-    for playbook in ("playbooks/train.yml", "playbooks/site.yml"):
-        ansible.playbook(playbook, extra_vars={"cluster_plan_state": "absent", "cluster_plan_force": True},
-                         fail_ok=True)
+    ansible.playbook("playbooks/train.yml", extra_vars={"gpu_job_state": "absent", "gpu_job_force": True},
+                     fail_ok=True)
+    ansible.playbook("playbooks/site.yml", extra_vars={"cluster_plan_state": "absent", "cluster_plan_force": True},
+                     fail_ok=True)
     claims = dyn.resources.get(api_version="karpenter.sh/v1", kind="NodeClaim")
     wait_until("namespace %s gone" % NS, lambda: not _exists(dyn, "v1", "Namespace", NS), 90, 1)
 
@@ -103,7 +104,8 @@ def test_site_and_train_provision_admit_and_rerun_with_zero_changes(ansible, dyn
     rc, dry = ansible.playbook("playbooks/site.yml", check=True, diff=True)
     assert changed_tasks(dry) == ["Apply the plan of the cluster"], changed_tasks(dry)
     rc, dry_train = ansible.playbook("playbooks/train.yml", check=True, diff=True)
-    assert "Apply the plan of the cluster" in changed_tasks(dry_train)
+    assert changed_tasks(dry_train) == ["Submit the job gated (gpuaas.io/capacity)", "Capacity groups"], \
+        changed_tasks(dry_train)
     for api, kind, name, ns in [("karpenter.sh/v1", "NodePool", "training-a100", None),
                                 ("kueue.x-k8s.io/v1beta2", "ClusterQueue", "training", None),
                                 ("kueue.x-k8s.io/v1beta2", "ResourceFlavor", "training-a100", None),
@@ -117,7 +119,9 @@ def test_site_and_train_provision_admit_and_rerun_with_zero_changes(ansible, dyn
     assert done(plan_result(dry)) == done(plan_result(site))
     assert plan_result(dry)["drift"]["counts"] == plan_result(site)["drift"]["counts"]
     rc, train = ansible.playbook("playbooks/train.yml")
-    assert "Apply the plan of the cluster" in changed_tasks(train)
+    # capacity first: submitted gated, the node provisioned, then the gate lifted
+    assert changed_tasks(train) == ["Submit the job gated (gpuaas.io/capacity)", "Capacity groups",
+                                    "Lift the gate and wait until the job is Running"], changed_tasks(train)
 
     # Live state: an Initialized 8-GPU node in the pool, the Job admitted and both pods running on it.
     claims = [c for c in dyn.resources.get(api_version="karpenter.sh/v1", kind="NodeClaim")
