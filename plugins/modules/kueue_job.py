@@ -45,8 +45,8 @@ options:
   state:
     description:
       - C(present) submits the job, or updates it (the gate, if any, stays as it is).
-      - C(gated) submits it with the admission gate O(admission_gate). Kueue accepts a gate only when a job is created: on a job
-        submitted before, the gate is not added (a rerun after O(state=ungated) is unchanged; a warning says when the job is not held).
+      - C(gated) submits it with the admission gate O(admission_gate). Kueue accepts a gate only when a job is created, so on a job
+        submitted before the gate is not added (a rerun after O(state=ungated) is unchanged; a warning says when the job is not held).
       - C(ungated) lifts O(admission_gate) (other gates stay); with the job's options, it also submits or updates the job.
       - C(deactivated) and C(activated) set the Workload's C(spec.active); C(absent) deletes the job.
       - C(ungated), C(deactivated) and C(activated) need only O(name) and O(namespace).

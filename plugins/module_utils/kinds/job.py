@@ -336,5 +336,5 @@ def keep_gate_adapt(obj, live):
 
 def description(kind):
     return KindDescription(
-        kind, JOB_OPTIONS, lambda p: render_job(p), lambda obj: validate_definition(obj, True),
+        kind, JOB_OPTIONS, render_job, lambda obj: validate_definition(obj, True),
         section="workloads", rank=100, quantity_paths=QUANTITY_PATHS, preserve=PRESERVE, adapt=keep_gate_adapt)

@@ -76,9 +76,12 @@ def test_gated_job_waits_outside_admission_until_ungated(ansible, api_client, na
     assert [(e.name, e.value) for e in c.env] == [("EPOCHS", "3")]
 
     # the quota is free (4 GPUs), but the gate keeps the Workload outside admission
-    wl = kq.wait("a gated Workload", lambda: (lambda w: w if w and any(
-        c["type"] == "QuotaReserved" and c["reason"] == "AdmissionGated" for c in w["status"].get("conditions") or [])
-        else None)(kq.workload_of(namespace, name)), 20)
+    def gated_workload():
+        w = kq.workload_of(namespace, name)
+        conditions = ((w or {}).get("status") or {}).get("conditions") or []
+        return w if any(c["type"] == "QuotaReserved" and c["reason"] == "AdmissionGated" for c in conditions) else None
+
+    wl = kq.wait("a gated Workload", gated_workload, 20)
     assert wl["metadata"]["annotations"]["kueue.x-k8s.io/admission-gated-by"] == "gpuaas.io/hold"
     assert not kq.cond(wl, "QuotaReserved") and kq.job_suspended(namespace, name)
     gated = ansible.module("kueue_job", {"name": name, "namespace": namespace, "state": "gated"})
