@@ -22,8 +22,6 @@ Pure:
 ``pods_by_workload(workloads, pods) -> {(namespace, name): [pod]}``: pods matched with
     ``state.pod_selector(kind, name)`` of the Workload's owner.
 ``pending_cluster_queues(workloads, lq_map, pods=None)``: ClusterQueues of the pending Workloads.
-``positions_of(cq_name, items) -> {(namespace, name): position}``: from ``kueue.info`` pending items
-    (0-based ``position_in_cluster_queue``) to the dict ``state.position_text`` reads.
 ``assemble(workloads, local_queues=None, pods=None, positions=None, cluster_queue=None, phases=None,
     include_pods=True, now=None) -> {"workloads": [...], "counts": {phase: n}}``.
 Edge:
@@ -58,10 +56,6 @@ def _key(obj):
     return (m.get("namespace"), m.get("name"))
 
 
-def _admitted_cq(wl):
-    return ((wl.get("status") or {}).get("admission") or {}).get("clusterQueue")
-
-
 def matches_name(wl, name):
     return _meta(wl).get("name") == name or state.owner_of(wl)[1] == name
 
@@ -78,7 +72,7 @@ def select(workloads, queue=None, name=None):
 
 
 def needs_local_queues(workloads):
-    return any(not _admitted_cq(wl) for wl in workloads or [])
+    return any(not state.admitted_cluster_queue(wl) for wl in workloads or [])
 
 
 def local_queue_map(local_queues):
@@ -86,7 +80,7 @@ def local_queue_map(local_queues):
 
 
 def cluster_queue_of(wl, lq_map):
-    cq = _admitted_cq(wl)
+    cq = state.admitted_cluster_queue(wl)
     if cq:
         return cq
     return (lq_map or {}).get((_meta(wl).get("namespace"), (wl.get("spec") or {}).get("queueName")))
@@ -131,16 +125,6 @@ def pending_cluster_queues(workloads, lq_map, pods=None):
         if cq:
             out.add(cq)
     return sorted(out)
-
-
-def positions_of(cq_name, items):
-    items = items or []
-    return dict(((i.get("namespace"), i.get("name")), {
-        "cluster_queue": cq_name,
-        "in_cluster_queue": i.get("position_in_cluster_queue"),
-        "in_local_queue": i.get("position_in_local_queue"),
-        "pending_in_cluster_queue": len(items),
-    }) for i in items)
 
 
 def assemble(workloads, local_queues=None, pods=None, positions=None, cluster_queue=None, phases=None,
@@ -210,7 +194,7 @@ def workload_info(client, namespace=None, queue=None, cluster_queue=None, label_
             failed.append(cq)
             result["visibility_error"] = reason
             continue
-        positions.update(positions_of(cq, items))
+        positions.update(state.positions_of(cq, items))
         source = "visibility-api"
     if failed:
         source = "computed"
@@ -220,7 +204,7 @@ def workload_info(client, namespace=None, queue=None, cluster_queue=None, label_
         all_workloads = client.list(kc.WORKLOAD) if (namespace or label_selector) else listed_workloads
         all_lqs = client.list(kc.LOCAL_QUEUE) if (namespace or local_queues is None) else local_queues
         for cq in failed:
-            positions.update(positions_of(cq, kinfo.compute_pending_positions(cq, all_workloads, all_lqs)))
+            positions.update(state.positions_of(cq, kinfo.compute_pending_positions(cq, all_workloads, all_lqs)))
 
     result.update(assemble(workloads, local_queues=local_queues, pods=matched, positions=positions,
                            cluster_queue=cluster_queue, phases=phases, include_pods=pods, now=now))

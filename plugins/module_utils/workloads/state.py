@@ -31,6 +31,9 @@ Labels and annotations: ``QUEUE_LABEL``, ``PRIORITY_LABEL``, ``MAX_EXEC_LABEL``,
 ``evicted(wl) -> dict or None``: the last eviction (preemption...) of a Workload not admitted again.
 ``finish(wl, job=None) -> dict or None``: ``{"succeeded", "reason", "message"}`` of a finished one.
 ``admission(wl) -> [dict]``: per pod set its count, flavors and resource usage.
+``admitted_cluster_queue(wl)``: the ClusterQueue that admitted it (None while it is not admitted).
+``positions_of(cq_name, items) -> {(namespace, name): position}``: positions from the visibility
+    API's pending items of a ClusterQueue (``kueue.info.pending_workloads``).
 ``summarize_workload(wl, position=None, pods=None, now=None, job=None) -> dict``: what the info module and
     the submit module return about a Workload.
 ``position_text(position)``: "position 3 of 7 in ClusterQueue training".
@@ -42,6 +45,9 @@ __metaclass__ = type
 
 import calendar
 import time
+
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import get_condition as _condition
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import is_condition_true as _true
 
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
@@ -58,18 +64,6 @@ _POD_LABELS = {"Job": "batch.kubernetes.io/job-name", "JobSet": "jobset.sigs.k8s
 
 def _meta(obj):
     return (obj or {}).get("metadata") or {}
-
-
-def _condition(obj, ctype):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return None
-
-
-def _true(obj, ctype):
-    c = _condition(obj, ctype)
-    return bool(c) and c.get("status") == "True"
 
 
 def gates_of(obj):
@@ -166,6 +160,22 @@ def finish(wl, job=None):
     return out
 
 
+def admitted_cluster_queue(wl):
+    return (((wl or {}).get("status") or {}).get("admission") or {}).get("clusterQueue")
+
+
+def positions_of(cq_name, items):
+    """``{(namespace, name): position}`` from ``kueue.info.pending_workloads`` items of one
+    ClusterQueue (0-based positions; ``pending_in_cluster_queue``: how many items)."""
+    items = items or []
+    return dict(((i.get("namespace"), i.get("name")), {
+        "cluster_queue": cq_name,
+        "in_cluster_queue": i.get("position_in_cluster_queue"),
+        "in_local_queue": i.get("position_in_local_queue"),
+        "pending_in_cluster_queue": len(items),
+    }) for i in items)
+
+
 def admission(wl):
     adm = ((wl or {}).get("status") or {}).get("admission") or {}
     return [{"pod_set": psa.get("name"), "count": psa.get("count"), "flavors": dict(psa.get("flavors") or {}),
@@ -196,7 +206,7 @@ def summarize_workload(wl, position=None, pods=None, now=None, job=None):
         "namespace": m.get("namespace"),
         "job": {"kind": owner_kind, "name": owner_name},
         "queue": spec.get("queueName"),
-        "cluster_queue": (status.get("admission") or {}).get("clusterQueue"),
+        "cluster_queue": admitted_cluster_queue(wl),
         "priority_class": (spec.get("priorityClassRef") or {}).get("name") or spec.get("priorityClassName"),
         "priority": spec.get("priority"),
         "active": spec.get("active", True) is not False,

@@ -39,6 +39,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     WaitTimeout,
     raise_all,
 )
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import wait_for
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds import job as job_kind
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common import (
     LOCAL_QUEUE,
@@ -99,7 +100,7 @@ def find_workload(client, job):
     if not uid:
         return None
     found = client.list(WORKLOAD, namespace=job["metadata"]["namespace"], label_selector="%s=%s" % (JOB_UID_LABEL, uid))
-    return found[0] if found else st.workload_of(job, found)
+    return found[0] if found else None
 
 
 def job_pods(client, kind, job):
@@ -114,15 +115,11 @@ def job_position(client, wl, cluster_queue):
         return None
     items, dummy = pending_workloads(client, cq_name=cluster_queue)
     m = wl.get("metadata") or {}
-    for item in items or []:
-        if item["name"] == m.get("name") and item["namespace"] == m.get("namespace"):
-            return {"cluster_queue": cluster_queue, "in_cluster_queue": item["position_in_cluster_queue"],
-                    "in_local_queue": item["position_in_local_queue"], "pending_in_cluster_queue": len(items)}
-    return None
+    return st.positions_of(cluster_queue, items).get((m.get("namespace"), m.get("name")))
 
 
 def _cluster_queue_of(client, job, wl):
-    cq = st.summarize_workload(wl)["cluster_queue"] if wl else None
+    cq = st.admitted_cluster_queue(wl)
     if cq:
         return cq
     queue = ((job.get("metadata") or {}).get("labels") or {}).get(st.QUEUE_LABEL)
@@ -179,9 +176,8 @@ def follow(client, kind, job, target, timeout, cluster_queue=None, clock=time.mo
         delay = min(5.0, delay * 2)
 
 
-def _gate_patch(client, kind, live, gate, add, check_mode):
-    """Lift ``gate`` (``add`` False). Adding a gate to a job that exists is refused by Kueue; the
-    caller does not ask for it."""
+def _lift_gate(client, kind, live, gate, check_mode):
+    """Remove ``gate`` from the job's gates (adding one to a job that exists Kueue refuses)."""
     annotations = (live.get("metadata") or {}).get("annotations") or {}
     value = annotations.get(st.GATE_ANNOTATION)
     if gate not in st.gates_of(live):
@@ -191,17 +187,11 @@ def _gate_patch(client, kind, live, gate, add, check_mode):
     return after, True
 
 
-def _workload_or_wait(client, job, timeout, clock=time.monotonic, sleep=time.sleep):
+def _workload_or_wait(client, job, timeout):
     """The job's Workload; Kueue makes it right after the job is created: wait for it, bounded."""
-    start = clock()
-    while True:
-        wl = find_workload(client, job)
-        if wl is not None:
-            return wl
-        if clock() - start >= timeout:
-            raise WaitTimeout("the Kueue Workload of %s/%s" % (job["metadata"]["namespace"], job["metadata"]["name"]),
-                              timeout, "no Workload owned by the job (does it name a LocalQueue?)")
-        sleep(0.5)
+    return wait_for(lambda: find_workload(client, job), lambda wl: wl is not None, timeout,
+                    "the Kueue Workload of %s/%s" % (job["metadata"]["namespace"], job["metadata"]["name"]),
+                    interval=0.5, describe=lambda wl: "no Workload owned by the job (does it name a LocalQueue?)")
 
 
 def _set_active(client, job, active, check_mode, timeout):
@@ -269,18 +259,14 @@ def _submit(client, module, kind, obj, live, description):
     return result, True
 
 
-def _wait_gone(client, kind, name, namespace, timeout, clock=time.monotonic, sleep=time.sleep):
-    start = clock()
-    while True:
-        obj = client.get(kind, name, namespace)
-        if obj is None:
-            return
-        if clock() - start >= timeout:
-            meta = obj.get("metadata") or {}
-            raise WaitTimeout("%s to be deleted" % _ref(kind, name, namespace), timeout,
-                              "still there (deletionTimestamp=%s, finalizers=%s)" % (
-                                  meta.get("deletionTimestamp"), meta.get("finalizers")))
-        sleep(0.5)
+def _still_there(obj):
+    meta = (obj or {}).get("metadata") or {}
+    return "still there (deletionTimestamp=%s, finalizers=%s)" % (meta.get("deletionTimestamp"), meta.get("finalizers"))
+
+
+def _wait_gone(client, kind, name, namespace, timeout):
+    wait_for(lambda: client.get(kind, name, namespace), lambda obj: obj is None, timeout,
+             "%s to be deleted" % _ref(kind, name, namespace), interval=0.5, describe=_still_there)
 
 
 def _kind(client, p):
@@ -373,7 +359,7 @@ def run_job(module):
         out["operation"] = "unchanged"
 
     if state == "ungated":
-        after, changed = _gate_patch(client, kind, live, gate, False, module.check_mode)
+        after, changed = _lift_gate(client, kind, live, gate, module.check_mode)
         if changed:
             out["changed"] = True
             out["operations"].append("ungated")

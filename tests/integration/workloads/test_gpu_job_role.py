@@ -6,28 +6,14 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from kubernetes.client.rest import ApiException
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kueue"))
-from kueue_helpers import Kq, run_tasks  # noqa: E402
+from kueue_helpers import run_tasks  # sys.path: conftest.py
 
 NODE_CLASS = {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass", "name": "default"}
-
-
-@pytest.fixture
-def sfx():
-    return uuid.uuid4().hex[:6]
-
-
-@pytest.fixture
-def kq(dyn, api_client):
-    helper = Kq(dyn, api_client)
-    yield helper
-    helper.cleanup()
 
 
 @pytest.fixture

@@ -2,30 +2,11 @@
 A100 GPUs): gating, admission, priority and preemption, JobSets admitted as a whole, waits for
 Finished (success and failure), immutable changes and recreate, deactivate/activate, and bad input
 that writes nothing. Every answer of the module is compared with the live objects."""
-import sys
-import uuid
-from pathlib import Path
-
-import pytest
-
 from gpuaas_testlib import least_writes_during
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kueue"))
-from kueue_helpers import Kq, run_tasks  # noqa: E402
+from kueue_helpers import run_tasks  # sys.path: conftest.py
 
 POOL = "train-a100"
-
-
-@pytest.fixture
-def sfx():
-    return uuid.uuid4().hex[:6]
-
-
-@pytest.fixture
-def kq(dyn, api_client):
-    helper = Kq(dyn, api_client)
-    yield helper
-    helper.cleanup()
 
 
 def make_gpu_queue(ansible, kq, sfx, namespace, gpus, preemption=None, priorities=()):

@@ -4,29 +4,9 @@ admitted and runs; the second (1 GPU) does not fit and waits at the head of the 
 its position from Kueue's visibility API. The module's answer is compared with the live objects,
 read with the kubernetes client; the queue, cluster_queue, name (job or Workload name) and phase
 filters, and check mode, are exercised in one ansible-playbook run."""
-import sys
-import uuid
-from pathlib import Path
-
-import pytest
-
-# the Kueue tests' helpers (live reads and bounded waits, teardown of cluster-scoped objects)
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "kueue"))
-from kueue_helpers import Kq, run_tasks  # noqa: E402
+from kueue_helpers import run_tasks  # sys.path: conftest.py
 
 POOL = "train-a100"
-
-
-@pytest.fixture
-def sfx():
-    return uuid.uuid4().hex[:6]
-
-
-@pytest.fixture
-def kq(dyn, api_client):
-    helper = Kq(dyn, api_client)
-    yield helper
-    helper.cleanup()
 
 
 def gpu_job(kq, namespace, name, queue, pods, priority_class=None):

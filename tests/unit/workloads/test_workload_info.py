@@ -99,7 +99,7 @@ def test_positions_to_the_dict_position_text_reads():
               "position_in_cluster_queue": 0, "position_in_local_queue": 0},
              {"name": "p1", "namespace": "u", "local_queue": "lq", "priority": 0,
               "position_in_cluster_queue": 1, "position_in_local_queue": 0}]
-    pos = winfo.positions_of("cq", items)
+    pos = state.positions_of("cq", items)
     assert pos[("u", "p1")] == {"cluster_queue": "cq", "in_cluster_queue": 1, "in_local_queue": 0,
                                 "pending_in_cluster_queue": 2}
     assert state.position_text(pos[("u", "p1")]) == "position 2 of 2 in ClusterQueue cq"
