@@ -32,6 +32,10 @@ description:
     suspends the job and releases its quota, then C(spec.active=true) once its pods are gone, so that
     it is admitted again where capacity exists).
   - Filter problems (an unmanaged pod without I(force), ...) stop the drain before any eviction.
+  - With I(kueue_aware=true), a Workload someone else deactivated (C(spec.active=false)) is left
+    deactivated (reported in C(left_deactivated)); the drain only ever reactivates Workloads it
+    deactivated itself. It labels those C(gpuaas.io/deactivated-by=node-drain) until it reactivates
+    them, so a rerun after an interrupted drain of the same nodes reactivates them too.
   - Check mode writes nothing; it sends dry-run evictions (C(dryRun=All)) so that a
     PodDisruptionBudget that would block shows up, and returns the exact lists of pods that would
     be evicted, that are skipped (with the reason) and that are blocked.
@@ -109,13 +113,61 @@ options:
     default: 300
   on_failure:
     description:
-      - What happens to the nodes this run cordoned when the drain fails.
-        C(keep_cordoned) leaves them unschedulable (as C(kubectl drain)); C(uncordon) makes them
-        schedulable again. Nodes that were already unschedulable before stay so.
-      - The result says which in C(failed_nodes_state) and C(unschedulable).
+      - What happens to the nodes when the drain fails.
+      - C(keep_cordoned) leaves them unschedulable (as C(kubectl drain)).
+      - C(uncordon) makes schedulable again the nodes this collection cordoned, in this run or in
+        an earlier task (a cordon by this collection sets the annotation C(gpuaas.io/cordoned-by),
+        an uncordon removes it; a maintenance window cordons its whole batch before the drain).
+        Nodes a person or another controller cordoned stay cordoned.
+      - C(quarantine) drains what it can: each node that cannot be emptied (a pod that must not be
+        evicted, evictions still refused at I(eviction_timeout), pods not gone at I(wait_timeout))
+        stays cordoned and gets the label C(gpuaas.io/quarantined=true) and the annotation
+        C(gpuaas.io/quarantine-reason); the task then succeeds and lists them in C(quarantined).
+      - The result says what was left in C(failed_nodes_state) and C(unschedulable).
     type: str
-    choices: [keep_cordoned, uncordon]
+    choices: [keep_cordoned, uncordon, quarantine]
     default: keep_cordoned
+  wait_for_completion:
+    description:
+      - Pods that are given time to finish instead of being evicted at once (long GPU jobs outside
+        Kueue, as NVIDIA's maintenance operator does). The drain cordons, waits until these pods
+        have finished (or are gone) for at most I(wait_for_completion.timeout) seconds, then evicts
+        what is left (C(on_timeout=evict)) or fails (C(on_timeout=fail)).
+      - Pods are chosen by I(wait_for_completion.pod_selector), or by their C(nvidia.com/gpu)
+        request with I(wait_for_completion.gpu_pods=true), or both. With I(kueue_aware=true), a
+        chosen pod of an admitted Workload is waited for first and requeued only after the timeout.
+      - Check mode lists the chosen pods in C(completion_waited) and does not wait.
+    type: dict
+    suboptions:
+      pod_selector:
+        description: Label selector of the pods to wait for.
+        type: str
+      gpu_pods:
+        description: Wait for every pod that requests C(nvidia.com/gpu).
+        type: bool
+        default: false
+      timeout:
+        description: Seconds to wait at most.
+        type: int
+        default: 3600
+      on_timeout:
+        description: What to do with the pods still running at the timeout.
+        type: str
+        choices: [evict, fail]
+        default: evict
+  wait_ready:
+    description:
+      - With I(state=uncordon), first wait until every node is C(Ready), without the
+        C(node.kubernetes.io/not-ready) or C(unreachable) taint, and with all its GPUs allocatable
+        (C(status.allocatable) of C(nvidia.com/gpu) equal to its capacity); only then uncordon.
+        A node that does not get there in I(ready_timeout) seconds stays cordoned, and the task
+        fails naming it and what it saw last.
+    type: bool
+    default: false
+  ready_timeout:
+    description: Seconds I(wait_ready) waits at most.
+    type: int
+    default: 600
   kueue_aware:
     description:
       - Requeue workloads admitted by Kueue as a whole instead of evicting their pods one by one
@@ -164,6 +216,27 @@ EXAMPLES = r"""
 - name: Drain one maintenance batch together (evictions of all its nodes run in parallel)
   gpuaas.orchestration.node_drain:
     names: [gpu-l4-0, gpu-l4-1]
+
+- name: Drain a batch; a node that cannot be emptied is quarantined and the others go on
+  gpuaas.orchestration.node_drain:
+    names: [gpu-a100-2, gpu-a100-3]
+    kueue_aware: true
+    on_failure: quarantine
+  register: drained
+
+- name: Give GPU pods outside Kueue up to an hour to finish, then evict them
+  gpuaas.orchestration.node_drain:
+    name: gpu-a100-4
+    wait_for_completion:
+      gpu_pods: true
+      timeout: 3600
+
+- name: Back in service once the node is Ready with all its GPUs again (after a driver upgrade)
+  gpuaas.orchestration.node_drain:
+    name: gpu-a100-4
+    state: uncordon
+    wait_ready: true
+    ready_timeout: 900
 
 - name: Only cordon
   gpuaas.orchestration.node_drain:
@@ -272,6 +345,28 @@ failed_nodes_state:
       C(mixed (see unschedulable)). Set for every failure, API errors half-way included.
   returned: on failure
   type: str
+quarantined:
+  description:
+    - With I(on_failure=quarantine), the nodes left cordoned and labelled C(gpuaas.io/quarantined=true),
+      each with the reason (C(would=true) in check mode).
+  returned: state=drain
+  type: list
+  elements: dict
+  sample: [{name: gpu-a100-3, reason: "cannot evict serving/pinned: pod declares no controller (set force=true to evict)"}]
+left_deactivated:
+  description: With I(kueue_aware), Workloads someone else had deactivated; the drain did not touch them.
+  returned: state=drain
+  type: list
+  elements: dict
+completion_waited:
+  description: With I(wait_for_completion), the pods waited for, and whether each finished in time.
+  returned: state=drain
+  type: list
+  elements: dict
+ready:
+  description: With I(wait_ready), per node C(in service) (check mode - what keeps a node out, if anything).
+  returned: state=uncordon and wait_ready
+  type: dict
 already_gone:
   description: Pods that were planned for eviction but had left the node before the request (counted in I(evicted)).
   returned: state=drain
@@ -318,7 +413,11 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain_r
     run_drain,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ValidationError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import select_nodes
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import (
+    node_in_service_problem,
+    select_nodes,
+    wait_in_service,
+)
 
 
 def argument_spec():
@@ -338,8 +437,16 @@ def argument_spec():
         eviction_retry_delay=dict(type="float", default=2),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
-        on_failure=dict(type="str", default="keep_cordoned", choices=["keep_cordoned", "uncordon"]),
+        on_failure=dict(type="str", default="keep_cordoned", choices=["keep_cordoned", "uncordon", "quarantine"]),
         kueue_aware=dict(type="bool", default=False),
+        wait_for_completion=dict(type="dict", options=dict(
+            pod_selector=dict(type="str"),
+            gpu_pods=dict(type="bool", default=False),
+            timeout=dict(type="int", default=3600),
+            on_timeout=dict(type="str", default="evict", choices=["evict", "fail"]),
+        )),
+        wait_ready=dict(type="bool", default=False),
+        ready_timeout=dict(type="int", default=600),
     )
 
 
@@ -351,7 +458,14 @@ def _validate(p):
         ("wait_timeout", p["wait_timeout"], p["wait_timeout"] >= 0, "must not be negative"),
         ("grace_period", p["grace_period"], p["grace_period"] is None or p["grace_period"] >= 0,
          "must not be negative"),
+        ("ready_timeout", p["ready_timeout"], p["ready_timeout"] >= 0, "must not be negative"),
     ]
+    completion = p.get("wait_for_completion")
+    if completion is not None:
+        checks.append(("wait_for_completion.timeout", completion["timeout"], completion["timeout"] >= 0,
+                       "must not be negative"))
+        checks.append(("wait_for_completion", completion, bool(completion.get("pod_selector") or completion.get("gpu_pods")),
+                       "needs pod_selector or gpu_pods=true"))
     for field, value, ok, problem in checks:
         if not ok:
             raise ValidationError(field, value, problem)
@@ -364,10 +478,19 @@ def run(module):
     nodes = select_nodes(module.client, name=p["name"], label_selector=p["label_selector"], names=p["names"])
     if not nodes and p["label_selector"]:
         module.warn("label selector %r matches no node" % p["label_selector"])
+    ready = None
+    if p["state"] == "uncordon" and p["wait_ready"]:
+        if module.check_mode:
+            ready = dict((n["metadata"]["name"], node_in_service_problem(n) or "in service") for n in nodes)
+        else:
+            nodes = wait_in_service(module.client, [n["metadata"]["name"] for n in nodes], p["ready_timeout"])
+            ready = dict((n["metadata"]["name"], "in service") for n in nodes)
     if p["state"] in ("cordon", "uncordon"):
         result = run_cordon(module.client, nodes, p["state"] == "cordon", check_mode=module.check_mode)
     else:
         result = run_drain(module.client, nodes, DrainOptions(**p), check_mode=module.check_mode)
+    if ready is not None:
+        result["ready"] = ready
     result["duration"] = round(time.monotonic() - started, 3)
     if module.diff_mode:
         result["diff"] = [dict(before_header="node/%s" % n["name"], after_header="node/%s" % n["name"],

@@ -61,7 +61,12 @@ options:
         keeping the other taints of the node.
       - C(absent) removes the taints with the given key (and effect, when given).
       - C(replace) makes the node's taints exactly the given set; taints not listed are removed,
-        also when every listed taint is already there.
+        also when every listed taint is already there. Taints that controllers own are kept unless
+        their key is listed - C(node.kubernetes.io/*) (not-ready, unreachable, ...),
+        C(node.cloudprovider.kubernetes.io/*), C(karpenter.sh/*) (C(karpenter.sh/disrupted) on a node
+        Karpenter is terminating, C(karpenter.sh/unregistered)), C(node.cluster.x-k8s.io/*), the
+        cluster autoscaler's, and the startup taints of the node's Karpenter NodePool. To remove
+        one of those, name it with I(state=absent).
     type: str
     choices: [present, absent, replace]
     default: present
@@ -148,6 +153,10 @@ nodes:
       elements: dict
     removed:
       description: Taints removed (or replaced by a new value).
+      type: list
+      elements: dict
+    kept_controller_taints:
+      description: With I(state=replace), the controller-owned taints kept although not listed.
       type: list
       elements: dict
   sample:

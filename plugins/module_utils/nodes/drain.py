@@ -332,3 +332,47 @@ def workload_ref(wl):
     if adm.get("clusterQueue"):
         out["cluster_queue"] = adm.get("clusterQueue")
     return out
+
+
+# The drain's own marks on a Workload it deactivated (removed when it reactivates it).
+DEACTIVATED_BY_LABEL = "gpuaas.io/deactivated-by"
+DEACTIVATED_FOR_ANNOTATION = "gpuaas.io/deactivated-for-nodes"
+
+
+def workload_active(wl):
+    """``spec.active`` (true when absent, as Kueue defaults it)."""
+    return (wl.get("spec") or {}).get("active") is not False
+
+
+def deactivated_by_drain(wl):
+    """Deactivated by a drain of this collection (its label), not by someone else."""
+    return not workload_active(wl) and (meta(wl).get("labels") or {}).get(DEACTIVATED_BY_LABEL) == "node-drain"
+
+
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def requests_gpus(pod):
+    """Whether a container (or init container) of the pod requests or limits nvidia.com/gpu."""
+    spec = pod.get("spec") or {}
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        res = c.get("resources") or {}
+        for part in ("requests", "limits"):
+            value = str((res.get(part) or {}).get(GPU_RESOURCE, "0")).strip()
+            if value not in ("", "0"):
+                return True
+    return False
+
+
+def needs_completion(pod, selector=None, gpu_pods=False):
+    """Whether the drain waits for this pod to finish instead of evicting it at once.
+
+    ``selector`` is a label selector string (``a=b,c in (d)`` forms are not parsed here: the
+    caller lists the matching pods with the API server); as a dict it is a LabelSelector."""
+    if is_finished(pod):
+        return False
+    if gpu_pods and requests_gpus(pod):
+        return True
+    if isinstance(selector, dict):
+        return selector_matches(selector, meta(pod).get("labels"))
+    return False

@@ -18,7 +18,22 @@ evicted, blocked, skipped, the nodes' final schedulable state).
        pod back in the queue for ``eviction_retry_delay`` seconds, until ``eviction_timeout``;
        check mode sends every eviction once with ``dryRun=All``
     5. bounded wait until the evicted pods are gone: one LIST per node and poll, by UID
-    6. on failure, ``on_failure=uncordon`` makes the nodes this run cordoned schedulable again
+    6. on failure, ``on_failure=uncordon`` makes the nodes this collection cordoned schedulable
+       again (cordoned by this run, or earlier by a collection task: annotation
+       ``gpuaas.io/cordoned-by``); nodes a person or another controller cordoned stay cordoned.
+       ``on_failure=quarantine`` leaves the nodes that could not be drained cordoned, labels them
+       ``gpuaas.io/quarantined=true`` with the reason in an annotation, and drains the others: the
+       run then succeeds and lists the quarantined nodes.
+
+Kueue-aware mode takes only Workloads that are active in hand: a Workload someone deactivated
+stays deactivated (its pods are evicted like any other). A Workload the drain deactivates is
+labelled ``gpuaas.io/deactivated-by=node-drain`` with the nodes in an annotation, and both go when
+it is reactivated; a later drain of those nodes (a rerun after an interrupted one) finds it by the
+label and reactivates it once it is released.
+
+``wait_for_completion`` (pods by selector, or those requesting ``nvidia.com/gpu``): those pods are
+not evicted at first; the drain waits, bounded, until they finish, then evicts what is left (or
+fails, ``on_timeout=fail``).
 ``run_cordon(client, nodes, unschedulable, check_mode=False) -> result dict``
 """
 from __future__ import absolute_import, division, print_function
@@ -33,6 +48,8 @@ from concurrent.futures import wait as futures_wait
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain import (
+    DEACTIVATED_BY_LABEL,
+    DEACTIVATED_FOR_ANNOTATION,
     budgets_for_pod,
     controller_of,
     meta,
@@ -45,9 +62,16 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain i
     workload_index,
     workload_ref,
     workload_released,
+    is_finished,
+    needs_completion,
+    workload_active,
+    deactivated_by_drain,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError, GpuaasError
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.node_ops import (
+    QUARANTINE_LABEL,
+    QUARANTINE_REASON_ANNOTATION,
+    cordoned_by_collection,
     set_unschedulable,
     widen_connection_pool,
 )
@@ -84,6 +108,15 @@ class DrainOptions(object):
         # evictions in flight per PodDisruptionBudget: None = the budget's disruptionsAllowed
         # when the drain starts (at least 1); 0 = no limit besides concurrency; N = at most N
         self.per_budget = g("per_budget")
+        completion = g("wait_for_completion") or {}
+        self.completion_selector = completion.get("pod_selector")
+        self.completion_gpu_pods = bool(completion.get("gpu_pods"))
+        self.completion_timeout = float(completion.get("timeout") if completion.get("timeout") is not None else 3600)
+        self.completion_on_timeout = completion.get("on_timeout") or "evict"
+
+    @property
+    def wait_for_completion(self):
+        return bool(self.completion_selector or self.completion_gpu_pods)
 
     def filter_options(self):
         return dict(force=self.force, ignore_daemonsets=self.ignore_daemonsets,
@@ -258,7 +291,8 @@ class Drainer(object):
         self.result = dict(
             changed=False, check_mode=check_mode, nodes=[], evicted=[], deleted=[], skipped_pods=[],
             warnings_pods=[], blocked=[], errors=[], waiting_for=[], requeued_workloads=[],
-            unschedulable={}, failed_nodes_state=None,
+            unschedulable={}, failed_nodes_state=None, quarantined=[], left_deactivated=[],
+            completion_waited=[],
         )
         self.cordoned_by_us = []
         self.node_states = {}
@@ -285,18 +319,44 @@ class Drainer(object):
             if entry.get("reactivated"):
                 continue
             try:
-                self.client.patch(WORKLOAD, entry["name"], {"spec": {"active": True}}, namespace=entry["namespace"])
+                self._reactivate(entry["namespace"], entry["name"])
                 entry["reactivated"] = True
                 entry["reactivated_after_failure"] = True
             except Exception as exc:  # pylint: disable=broad-except
                 entry["reactivate_error"] = str(exc)
+
+    def _ours_to_uncordon(self):
+        """The nodes this run cordoned, and those an earlier task of the collection cordoned
+        (a maintenance window cordons a whole batch before draining it)."""
+        return [n for n, st in sorted(self.node_states.items()) if st.get("cordoned") or st.get("cordoned_by_collection")]
+
+    def quarantine(self, reasons):
+        """Leave each failed node cordoned, labelled and with the reason (``{node: reason}``)."""
+        for name, reason in sorted(reasons.items()):
+            st = self.node_states.setdefault(name, dict(name=name))
+            body = {"metadata": {"labels": {QUARANTINE_LABEL: "true"},
+                                 "annotations": {QUARANTINE_REASON_ANNOTATION: reason[:1000]}},
+                    "spec": {"unschedulable": True}}
+            try:
+                self.client.patch(NODE, name, body, dry_run=self.check_mode)
+                st["quarantined"] = True
+            except Exception as exc:  # pylint: disable=broad-except
+                st["quarantine_error"] = str(exc)
+            st["quarantine_reason"] = reason
+            self.result["quarantined"].append(dict(name=name, reason=reason))
+            self.result["changed"] = self.result["changed"] or not self.check_mode
+
+    def _reactivate(self, namespace, name):
+        self.client.patch(WORKLOAD, name, {
+            "metadata": {"labels": {DEACTIVATED_BY_LABEL: None}, "annotations": {DEACTIVATED_FOR_ANNOTATION: None}},
+            "spec": {"active": True}}, namespace=namespace)
 
     def _finish(self, failed_msg=None):
         res = self.result
         if failed_msg and not self.check_mode:
             self._reactivate_after_failure()
         if failed_msg and not self.check_mode and self.opts.on_failure == "uncordon":
-            for name in self.cordoned_by_us:
+            for name in self._ours_to_uncordon():
                 try:
                     node = self.client.get(NODE, name)
                     if node is not None:
@@ -340,7 +400,8 @@ class Drainer(object):
                 self.cordoned_by_us.append(name)
                 self.result["changed"] = True
             self.node_states[name] = dict(name=name, unschedulable_before=before,
-                                          cordoned=changed, uncordoned_after_failure=False)
+                                          cordoned=changed, uncordoned_after_failure=False,
+                                          cordoned_by_collection=cordoned_by_collection(node))
 
     def plan(self, nodes):
         evict, wait = [], []
@@ -377,21 +438,53 @@ class Drainer(object):
                 job = self.client.get(JOB, ref.get("name"), meta(p).get("namespace"))
                 parents[ref.get("uid")] = controller_of(job) if job else None
         rest, groups = [], {}
+        left = {}
         for p in pods:
             wl = workload_for_pod(p, idx, parents)
-            if wl is not None and workload_admitted(wl):
+            if wl is not None and not workload_active(wl) and not deactivated_by_drain(wl):
+                # someone else switched it off: not ours to requeue, and never to switch on again
+                left.setdefault(meta(wl)["uid"], workload_ref(wl))
+                rest.append(p)
+            elif wl is not None and (workload_admitted(wl) or deactivated_by_drain(wl)):
                 groups.setdefault(meta(wl)["uid"], (wl, []))[1].append(p)
             else:
                 rest.append(p)
+        self.result["left_deactivated"] = sorted(left.values(), key=lambda r: (r["namespace"], r["name"]))
         return rest, groups
+
+    def leftover_workloads(self, node_names, groups):
+        """Workloads an earlier, interrupted drain of these nodes deactivated and never
+        reactivated (found by the drain's label): they are reactivated once released."""
+        if not self.opts.kueue_aware:
+            return {}
+        try:
+            marked = self.client.list(WORKLOAD, label_selector="%s=node-drain" % DEACTIVATED_BY_LABEL)
+        except ApiError as e:
+            if e.status == 404:
+                return {}
+            raise
+        out = {}
+        for wl in marked:
+            nodes = set(x for x in (meta(wl).get("annotations") or {}).get(DEACTIVATED_FOR_ANNOTATION, "").split(",") if x)
+            if meta(wl)["uid"] not in groups and nodes & set(node_names) and not workload_active(wl):
+                out[meta(wl)["uid"]] = (wl, [])
+        return out
 
     def deactivate(self, groups):
         ordered = sorted(groups.values(), key=lambda g: (meta(g[0]).get("namespace"), meta(g[0]).get("name")))
         for wl, pods in ordered:
             m = meta(wl)
-            self.client.patch(WORKLOAD, m["name"], {"spec": {"active": False}}, namespace=m["namespace"],
-                              dry_run=self.check_mode)
+            nodes = sorted(set(p["spec"].get("nodeName") for p in pods if p["spec"].get("nodeName")))
             entry = workload_ref(wl)
+            if workload_active(wl):
+                # the label and the node list say "the drain did this" in the cluster itself, so a
+                # rerun after an interruption finds and reactivates it (and nothing else)
+                self.client.patch(WORKLOAD, m["name"], {
+                    "metadata": {"labels": {DEACTIVATED_BY_LABEL: "node-drain"},
+                                 "annotations": {DEACTIVATED_FOR_ANNOTATION: ",".join(nodes)}},
+                    "spec": {"active": False}}, namespace=m["namespace"], dry_run=self.check_mode)
+            else:
+                entry["deactivated_earlier"] = True  # an interrupted drain of ours: only reactivate
             entry["pods"] = [pod_ref(p) for p in pods]
             entry["reactivated"] = False
             self.result["requeued_workloads"].append(entry)
@@ -419,7 +512,7 @@ class Drainer(object):
                 gone = not any(meta(p).get("uid") in live_uids for p in pods)
                 if live is None or (gone and workload_released(live)):
                     if live is not None:
-                        self.client.patch(WORKLOAD, m["name"], {"spec": {"active": True}}, namespace=m["namespace"])
+                        self._reactivate(m["namespace"], m["name"])
                         entries[uid]["reactivated"] = True
                     del pending[uid]
             if not pending:
@@ -467,6 +560,8 @@ class Drainer(object):
         res = self.result
         timings = res.setdefault("timings", {})
         mark = [time.monotonic()]
+        quarantine = opts.on_failure == "quarantine"
+        failed_nodes = {}  # node -> reason, for quarantine
 
         def lap(name):
             now = time.monotonic()
@@ -477,14 +572,33 @@ class Drainer(object):
         evict, wait = self.plan(nodes)
         lap("plan")
         if res["errors"]:
-            by_reason = {}
-            for e in res["errors"]:
-                by_reason.setdefault(e["reason"], []).append("%s/%s" % (e["namespace"], e["name"]))
-            msg = "drain stopped before any eviction: " + "; ".join(
-                "cannot evict %s: %s" % (r, ", ".join(p)) for r, p in sorted(by_reason.items()))
-            res["would_evict" if self.check_mode else "not_evicted"] = [pod_ref(p) for p in evict]
-            return self._finish(msg)
+            if quarantine:
+                # a node with a pod that must not be evicted is set aside; the others go on
+                for e in res["errors"]:
+                    failed_nodes.setdefault(e.get("node"), "cannot evict %s/%s: %s" % (e["namespace"], e["name"], e["reason"]))
+                evict = [p for p in evict if p["spec"].get("nodeName") not in failed_nodes]
+                wait = [p for p in wait if p["spec"].get("nodeName") not in failed_nodes]
+                res["errors"] = []
+            else:
+                by_reason = {}
+                for e in res["errors"]:
+                    by_reason.setdefault(e["reason"], []).append("%s/%s" % (e["namespace"], e["name"]))
+                msg = "drain stopped before any eviction: " + "; ".join(
+                    "cannot evict %s: %s" % (r, ", ".join(p)) for r, p in sorted(by_reason.items()))
+                res["would_evict" if self.check_mode else "not_evicted"] = [pod_ref(p) for p in evict]
+                return self._finish(msg)
+        if opts.wait_for_completion:
+            evict, failure = self.wait_for_completion(nodes, evict)
+            lap("completion")
+            if failure:
+                if not quarantine:
+                    return self._finish(failure)
+                for ref in res["completion_waited"]:
+                    if not ref.get("finished"):
+                        failed_nodes.setdefault(ref.get("node"), failure)
+                evict = [p for p in evict if p["spec"].get("nodeName") not in failed_nodes]
         evict, groups = self.kueue_split(evict)
+        groups.update(self.leftover_workloads([_node_name(n) for n in nodes if _node_name(n) not in failed_nodes], groups))
         namespaces = sorted(set(meta(p).get("namespace") for p in evict))
         pdbs_by_ns = dict((ns, self.client.list(PDB, namespace=ns)) for ns in namespaces)
         if groups:
@@ -508,9 +622,15 @@ class Drainer(object):
             if blocked:
                 res["check_mode_note"] = ("dry-run evictions were refused for %d pod(s); a real drain "
                                           "retries them for up to %ss" % (len(blocked), int(opts.eviction_timeout)))
+            if quarantine:
+                for e in errors:
+                    failed_nodes.setdefault(e.get("node"), e["reason"])
+                self._would_quarantine(failed_nodes)
+                return self._finish(None)
             return self._finish(None if not errors else self._failure_message(blocked, errors))
         deadline = time.monotonic() + opts.wait_timeout
         failure = None
+        left = []
         if opts.wait or groups:
             left = self.wait_gone([p for p, dummy in done] + wait, deadline) if opts.wait else []
             res["waiting_for"] = [pod_ref(p) for p in left]
@@ -523,7 +643,68 @@ class Drainer(object):
                 failure = gone_msg + ("; " + failure if failure else "")
         if blocked or errors:
             failure = self._failure_message(blocked, errors) + ("; " + failure if failure else "")
+        if quarantine and (failure or failed_nodes):
+            for ref in list(blocked) + list(errors):
+                failed_nodes.setdefault(ref.get("node"), self._failure_message(
+                    [r for r in blocked if r.get("node") == ref.get("node")],
+                    [r for r in errors if r.get("node") == ref.get("node")]))
+            for p in left:
+                failed_nodes.setdefault(p["spec"].get("nodeName"), "evicted pods not gone after %ss" % int(opts.wait_timeout))
+            failed_nodes.pop(None, None)
+            unexplained = failure and not failed_nodes
+            self.quarantine(failed_nodes)
+            if unexplained:  # e.g. a workload not released in time: no node to blame
+                return self._finish(failure)
+            res["quarantine_note"] = failure
+            return self._finish(None)
         return self._finish(failure)
+
+    def _would_quarantine(self, failed_nodes):
+        failed_nodes.pop(None, None)
+        for name, reason in sorted(failed_nodes.items()):
+            self.result["quarantined"].append(dict(name=name, reason=reason, would=True))
+
+    def wait_for_completion(self, nodes, evict):
+        """Give the pods the user wants finished (selector or GPU request) until they finish or
+        ``completion_timeout``; return (pods still to evict, failure message or None)."""
+        opts = self.opts
+        uids = set()
+        if opts.completion_selector:
+            for node in nodes:
+                for p in self.client.list(POD, field_selector="spec.nodeName=%s" % _node_name(node),
+                                          label_selector=opts.completion_selector):
+                    uids.add(meta(p).get("uid"))
+        targets = [p for p in evict if not is_finished(p) and (
+            meta(p).get("uid") in uids or needs_completion(p, gpu_pods=opts.completion_gpu_pods))]
+        self.result["completion_waited"] = [dict(pod_ref(p), finished=False) for p in targets]
+        if not targets:
+            return evict, None
+        if self.check_mode:
+            return evict, None
+        started = time.monotonic()
+        deadline = started + max(0.0, opts.completion_timeout)
+        remaining = dict((meta(p).get("uid"), p) for p in targets)
+        finished = set()
+        while remaining:
+            for node_name in sorted(set(p["spec"].get("nodeName") for p in remaining.values())):
+                live = dict((meta(p).get("uid"), p) for p in self._list_pods_all(node_name))
+                for uid in [u for u, p in remaining.items() if p["spec"].get("nodeName") == node_name]:
+                    pod = live.get(uid)
+                    if pod is None or is_finished(pod):
+                        finished.add(uid)
+                        del remaining[uid]
+            if not remaining or time.monotonic() >= deadline:
+                break
+            time.sleep(max(self.opts.poll_interval, 1.0))
+        for ref in self.result["completion_waited"]:
+            ref["finished"] = ref["uid"] in finished
+        self.result["timings"]["completion_wait"] = round(time.monotonic() - started, 3)
+        evict = [p for p in evict if meta(p).get("uid") not in finished]
+        if remaining and opts.completion_on_timeout == "fail":
+            return evict, "timed out after %ss waiting for %d pod(s) to complete: %s" % (
+                int(opts.completion_timeout), len(remaining),
+                ", ".join(pod_key(p) for p in list(remaining.values())[:20]))
+        return evict, None
 
     def _failure_message(self, blocked, errors):
         parts = []

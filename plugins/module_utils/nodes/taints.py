@@ -10,6 +10,11 @@ and effect on one node, so "add" with an existing key and effect overwrites the 
   and the value, before anything is read or written.
 * :func:`compute_taints` returns the taint list a node must have afterwards for
   ``state`` ``present`` (add or overwrite), ``absent`` (remove) or ``replace`` (exactly the set).
+* With ``replace``, taints that controllers own are kept unless the user names their key:
+  :func:`is_controller_taint` (``node.kubernetes.io/*``, ``node.cloudprovider.kubernetes.io/*``,
+  ``karpenter.sh/*`` such as ``karpenter.sh/disrupted`` and ``karpenter.sh/unregistered``, the
+  cluster autoscaler's, and the node's NodePool startup taints). Removing ``karpenter.sh/disrupted``
+  would let pods schedule onto a node Karpenter is terminating.
 * :func:`taints_equal` compares two taint lists as sets (order and ``timeAdded`` ignored), which
   is what decides whether a node needs a write at all.
 """
@@ -41,6 +46,19 @@ TAINTS_OPTIONS = dict(
     )),
     state=dict(type="str", default="present", choices=["present", "absent", "replace"]),
 )
+
+
+# Keys (or key prefixes) of taints that a controller puts on and takes off.
+CONTROLLER_TAINT_PREFIXES = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/", "karpenter.sh/",
+                             "node.cluster.x-k8s.io/")
+CONTROLLER_TAINT_KEYS = ("ToBeDeletedByClusterAutoscaler", "DeletionCandidateOfClusterAutoscaler")
+
+
+def is_controller_taint(key, startup_keys=()):
+    """Whether a taint with ``key`` belongs to a controller (or is a NodePool startup taint)."""
+    key = key or ""
+    return (key in CONTROLLER_TAINT_KEYS or key in (startup_keys or ())
+            or any(key.startswith(p) for p in CONTROLLER_TAINT_PREFIXES))
 
 
 def validate_taints(taints, state="present", field="taints"):
@@ -106,11 +124,12 @@ def taints_equal(a, b):
     return _canon(a) == _canon(b)
 
 
-def compute_taints(current, requested, state):
+def compute_taints(current, requested, state, startup_keys=()):
     """Return the desired taint list of a node.
 
     current: the node's live ``spec.taints`` (list of dicts, may be None).
     requested: the output of :func:`validate_taints`.
+    startup_keys: the keys of the startup taints of the node's NodePool (kept by ``replace``).
     Existing taints that stay unchanged keep their position and ``timeAdded``.
     """
     current = [_live(t) for t in (current or [])]
@@ -133,7 +152,8 @@ def compute_taints(current, requested, state):
             return False
         return [t for t in current if not removed(t)]
     if state == "replace":
-        result = []
+        named = set(r["key"] for r in requested)
+        result = [t for t in current if t["key"] not in named and is_controller_taint(t["key"], startup_keys)]
         for r in requested:
             same = next((t for t in current if t["key"] == r["key"] and t["effect"] == r["effect"]
                          and t["value"] == r["value"]), None)

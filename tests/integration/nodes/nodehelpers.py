@@ -119,3 +119,69 @@ def bare_pod(name, node, placement, labels=None, volumes=None, annotations=None)
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "labels": labels or {"app": name}, "annotations": annotations or {}},
             "spec": spec}
+
+
+KUEUE = "kueue.x-k8s.io/v1beta2"
+
+
+class KueueQueue:
+    """A ResourceFlavor on the run's nodes, a ClusterQueue and a LocalQueue ``lq`` in ``namespace``."""
+
+    def __init__(self, dyn, namespace, run, gpus=8):
+        self.dyn, self.namespace, self.run = dyn, namespace, run
+        self.rf, self.cq = "t-rf-%s" % run, "t-cq-%s" % run
+        self.rf_api = dyn.resources.get(api_version=KUEUE, kind="ResourceFlavor")
+        self.cq_api = dyn.resources.get(api_version=KUEUE, kind="ClusterQueue")
+        self.lq_api = dyn.resources.get(api_version=KUEUE, kind="LocalQueue")
+        self.wl_api = dyn.resources.get(api_version=KUEUE, kind="Workload")
+        self.job_api = dyn.resources.get(api_version="batch/v1", kind="Job")
+        self.rf_api.create(body={"apiVersion": KUEUE, "kind": "ResourceFlavor", "metadata": {"name": self.rf},
+                                 "spec": {"nodeLabels": {RUN_LABEL: run}}})
+        self.cq_api.create(body={"apiVersion": KUEUE, "kind": "ClusterQueue", "metadata": {"name": self.cq},
+                                 "spec": {"namespaceSelector": {}, "resourceGroups": [{
+                                     "coveredResources": ["cpu", "memory", "nvidia.com/gpu"],
+                                     "flavors": [{"name": self.rf, "resources": [
+                                         {"name": "cpu", "nominalQuota": "64"},
+                                         {"name": "memory", "nominalQuota": "256Gi"},
+                                         {"name": "nvidia.com/gpu", "nominalQuota": str(gpus)}]}]}]}})
+        self.lq_api.create(namespace=namespace, body={"apiVersion": KUEUE, "kind": "LocalQueue",
+                                                      "metadata": {"name": "lq"}, "spec": {"clusterQueue": self.cq}})
+
+    def submit(self, name, placement, pods=2, gpus=1):
+        spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
+                "containers": [{"name": "trainer", "image": "registry.invalid/train:1", "resources": {
+                    "requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": str(gpus)},
+                    "limits": {"nvidia.com/gpu": str(gpus)}}}]}
+        spec.update(placement)
+        self.job_api.create(namespace=self.namespace, body={
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "labels": {"kueue.x-k8s.io/queue-name": "lq"}},
+            "spec": {"suspend": True, "parallelism": pods, "completions": pods, "backoffLimit": 0,
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}})
+
+    def workloads(self):
+        return self.wl_api.get(namespace=self.namespace).to_dict()["items"]
+
+    def workload_of(self, job):
+        for wl in self.workloads():
+            if any(o.get("name") == job and o.get("kind") == "Job" for o in wl["metadata"].get("ownerReferences") or []):
+                return wl
+        return None
+
+    def cleanup(self):
+        for job in self.job_api.get(namespace=self.namespace).to_dict()["items"]:
+            try:
+                self.job_api.delete(name=job["metadata"]["name"], namespace=self.namespace,
+                                    body={"propagationPolicy": "Background"})
+            except Exception:  # noqa: BLE001
+                pass
+        for api, name, ns in ((self.lq_api, "lq", self.namespace), (self.cq_api, self.cq, None), (self.rf_api, self.rf, None)):
+            try:
+                api.delete(name=name, namespace=ns) if ns else api.delete(name=name)
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def admitted(wl):
+    conds = {c["type"]: c["status"] for c in ((wl or {}).get("status") or {}).get("conditions") or []}
+    return bool(((wl or {}).get("status") or {}).get("admission")) and conds.get("Admitted") == "True"

@@ -151,3 +151,28 @@ def test_for_api_omits_empty_value_and_keeps_time_added():
     out = T.for_api([dict(MAINT, timeAdded="t"), GPU])
     assert out == [{"key": "maintenance", "effect": "NoExecute", "timeAdded": "t"},
                    {"key": "nvidia.com/gpu", "effect": "NoSchedule", "value": "present"}]
+
+
+def test_replace_keeps_controller_and_startup_taints_unless_named():
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints import is_controller_taint
+    current = [{"key": "karpenter.sh/disrupted", "effect": "NoSchedule"},
+               {"key": "karpenter.sh/unregistered", "effect": "NoExecute"},
+               {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"},
+               {"key": "nvidia.com/gpu-driver-not-ready", "effect": "NoSchedule"},
+               {"key": "ToBeDeletedByClusterAutoscaler", "value": "1", "effect": "NoSchedule"},
+               {"key": "team", "value": "a", "effect": "NoSchedule"}]
+    want = T.validate_taints([{"key": "gpuaas.io/pool", "value": "x", "effect": "NoSchedule"}], "replace")
+    out = T.compute_taints(current, want, "replace", startup_keys={"nvidia.com/gpu-driver-not-ready"})
+    assert sorted(t["key"] for t in out) == sorted(["karpenter.sh/disrupted", "karpenter.sh/unregistered",
+                                                     "node.kubernetes.io/not-ready", "nvidia.com/gpu-driver-not-ready",
+                                                     "ToBeDeletedByClusterAutoscaler", "gpuaas.io/pool"])
+    # without the NodePool's startup keys, the driver taint is the user's and goes
+    out = T.compute_taints(current, want, "replace")
+    assert "nvidia.com/gpu-driver-not-ready" not in [t["key"] for t in out]
+    # named with another effect: the listed one replaces it
+    named = T.validate_taints([{"key": "karpenter.sh/disrupted", "effect": "NoExecute"}], "replace")
+    out = T.compute_taints(current, named, "replace")
+    assert [t for t in out if t["key"] == "karpenter.sh/disrupted"] == [
+        {"key": "karpenter.sh/disrupted", "value": "", "effect": "NoExecute"}]
+    assert is_controller_taint("node.cloudprovider.kubernetes.io/uninitialized")
+    assert not is_controller_taint("gpuaas.io/maintenance")
