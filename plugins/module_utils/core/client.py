@@ -165,6 +165,7 @@ KINDS = {
     "ReplicaSet": Kind("apps/v1", "ReplicaSet", "replicasets", True),
     "PodDisruptionBudget": Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True),
     "PriorityClass": Kind("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False),
+    "Lease": Kind("coordination.k8s.io/v1", "Lease", "leases", True),
 }
 
 
