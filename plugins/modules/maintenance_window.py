@@ -114,7 +114,7 @@ options:
     description:
       - The step recorded by C(checkpoint) - C(renew) (only renew the lock), a batch's C(started),
         C(drained) (I(data) is the node_drain result), C(node_done) (I(data) has C(node) and facts of
-        it), C(done), C(failed) (I(message) says why), or C(paused) (I(data) lists C(nodepools) and
+        it), C(done), C(failed) (I(reason) says why), or C(paused) (I(data) lists C(nodepools) and
         C(cluster_queues) the window paused).
     type: str
     choices: [renew, started, drained, node_done, done, failed, paused]
@@ -125,8 +125,8 @@ options:
   data:
     description: Facts of the event (see I(event)).
     type: dict
-  message:
-    description: Text stored with the event (the error of a failed batch).
+  reason:
+    description: Text stored with the event (the error of a failed batch), or with C(end) the run's error.
     type: str
   outcome:
     description:
@@ -151,6 +151,7 @@ attributes:
     description: Reads the lock and the record and says what would happen; writes nothing (no lock taken).
   diff_mode:
     support: none
+    description: The record and the report say what changed.
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0
@@ -297,7 +298,7 @@ def argument_spec():
                    choices=["renew", "started", "drained", "node_done", "done", "failed", "paused"]),
         batch=dict(type="int"),
         data=dict(type="dict"),
-        message=dict(type="str"),
+        reason=dict(type="str"),
         outcome=dict(type="str", default="succeeded", choices=["succeeded", "failed", "stopped"]),
         restored=dict(type="dict"),
         report_path=dict(type="path"),

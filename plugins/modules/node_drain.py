@@ -119,7 +119,7 @@ options:
         an earlier task (a cordon by this collection sets the annotation C(gpuaas.io/cordoned-by),
         an uncordon removes it; a maintenance window cordons its whole batch before the drain).
         Nodes a person or another controller cordoned stay cordoned.
-      - C(quarantine) drains what it can: each node that cannot be emptied (a pod that must not be
+      - C(quarantine) drains what it can; each node that cannot be emptied (a pod that must not be
         evicted, evictions still refused at I(eviction_timeout), pods not gone at I(wait_timeout))
         stays cordoned and gets the label C(gpuaas.io/quarantined=true) and the annotation
         C(gpuaas.io/quarantine-reason); the task then succeeds and lists them in C(quarantined).

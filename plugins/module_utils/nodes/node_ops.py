@@ -83,9 +83,11 @@ def _startup_taint_keys(client, nodes):
         if e.status == 404:  # Karpenter not installed
             return {}
         raise
-    return dict((p["metadata"]["name"], set(t.get("key") for t in ((((p.get("spec") or {}).get("template") or {})
-                                                                 .get("spec") or {}).get("startupTaints") or [])))
-                for p in pools)
+
+    def startup_keys(pool):
+        template = ((pool.get("spec") or {}).get("template") or {}).get("spec") or {}
+        return set(t.get("key") for t in template.get("startupTaints") or [])
+    return dict((p["metadata"]["name"], startup_keys(p)) for p in pools)
 
 
 def apply_taints(client, nodes, requested, state, check_mode=False, conflict_retries=5):

@@ -91,9 +91,9 @@ def schedule_state(schedule, now=None):
         opened = datetime.datetime(day.year, day.month, day.day, tzinfo=tz) + datetime.timedelta(minutes=start)
         closes = opened + datetime.timedelta(minutes=length)
         if DAYS[day.weekday()] in schedule["days"] and opened <= local < closes:
-            return dict(open=True, closes_at=closes.isoformat(), opens_at=None,
-                        reason="inside the window (%s %s-%s %s)" % (DAYS[day.weekday()], schedule["start"],
-                                                                  schedule["end"], schedule["timezone"]))
+            reason = "inside the window (%s %s-%s %s)" % (
+                DAYS[day.weekday()], schedule["start"], schedule["end"], schedule["timezone"])
+            return dict(open=True, closes_at=closes.isoformat(), opens_at=None, reason=reason)
     nxt = None
     for ahead in range(0, 8):
         day = (local + datetime.timedelta(days=ahead)).date()
@@ -269,14 +269,17 @@ def record_event(record, event, now, batch=None, data=None, message=None):
             node = data.get("node")
             if node in b["node_results"]:
                 b["node_results"][node].update(dict((k, v) for k, v in data.items() if k != "node"))
-                b["node_results"][node].setdefault("outcome", "done")
         elif event == "done":
             b["state"] = "done"
             b["ended"] = stamp
             b["duration"] = _seconds_between(b["started"], stamp)
-            for res in b["node_results"].values():
+            b["ready_after"] = data.get("ready_after")
+            for name, res in b["node_results"].items():
                 if res.get("outcome") in (None, "pending", "drained"):
                     res["outcome"] = "done"
+                    res.setdefault("ready_after", data.get("ready_after"))
+                if name in (data.get("left_cordoned") or []):
+                    res["reason"] = "unschedulable before the window: left cordoned"
         elif event == "failed":
             b["state"] = "failed"
             b["ended"] = stamp
@@ -368,9 +371,9 @@ def render_report_markdown(record):
                                                 r.get("outcome") or "-"))
     lines += ["", "## Batches", "", "| batch | nodes | state | duration (s) | error |", "|---|---|---|---|---|"]
     for b in record["batches"]:
-        lines.append("| %d | %s | %s | %s | %s |" % (b["index"], ", ".join(b["nodes"]), b["state"],
-                                                    b.get("duration") if b.get("duration") is not None else "-",
-                                                    (b.get("error") or "").replace("|", "/")[:200]))
+        duration = b.get("duration") if b.get("duration") is not None else "-"
+        error = (b.get("error") or "").replace("|", "/")[:200]
+        lines.append("| %d | %s | %s | %s | %s |" % (b["index"], ", ".join(b["nodes"]), b["state"], duration, error))
     lines += ["", "## Nodes", "", "| node | batch | outcome | pods evicted | workloads requeued | ready after (s) | note |",
               "|---|---|---|---|---|---|---|"]
     for b in record["batches"]:

@@ -265,6 +265,8 @@ def checkpoint(client, params, check_mode, schedule):
         raise GpuaasError("maintenance window %s has no progress record (ConfigMap %s/%s): run action=begin first" % (
             params["name"], store.ns, store.obj))
     event = params.get("event") or "renew"
+    # the allowed time is the one the window began with (the role passes it once, to begin)
+    schedule = schedule or (record.get("settings") or {}).get("schedule")
     state = W.schedule_state(schedule, now)
     extra = dict(window_open=state["open"])
     if event == "started" and not state["open"]:
@@ -273,7 +275,7 @@ def checkpoint(client, params, check_mode, schedule):
         extra["stopped"] = True
     elif event != "renew":
         W.record_event(record, event, now, batch=params.get("batch"), data=params.get("data") or {},
-                       message=params.get("message"))
+                       message=params.get("reason"))
     store.write_record(cm, record)
     return _view(record, schedule, dict(changed=event != "renew", **extra))
 
@@ -295,7 +297,7 @@ def end(client, params, check_mode, schedule):
     outcome = params.get("outcome") or "succeeded"
     if outcome == "succeeded" and W.todo_batches(record):
         outcome = "stopped"  # the window closed before every batch ran: the next run resumes
-    W.finish_record(record, outcome, now, params.get("message"))
+    W.finish_record(record, outcome, now, params.get("reason"))
     store.write_record(cm, record)
     released = store.release()
     report = None

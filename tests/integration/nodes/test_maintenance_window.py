@@ -10,15 +10,14 @@ from pathlib import Path
 
 from nodehelpers import KueueQueue, admitted, bare_pod, deployment, is_ready, pods_of, wait_until
 
-
-
-def playbook_changed_count(doc):
-    return sum(s.get("changed", 0) for s in doc.get("stats", {}).values())
-
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "maintenance_window.yml"
 FAIL_HOOK = Path(__file__).resolve().parent / "window_node_tasks.yml"
 NODEPOOL_API = ("karpenter.sh/v1", "NodePool")
+
+
+def playbook_changed_count(doc):
+    return sum(s.get("changed", 0) for s in doc.get("stats", {}).values())
 
 
 def _nodepool(dyn, name):
@@ -263,5 +262,38 @@ def test_undrainable_node_is_quarantined_and_the_window_goes_on(ansible, core_v1
         report = json.loads((tmp_path / "report.json").read_text())
         outcome = {n: r["outcome"] for b in report["batches"] for n, r in b["node_results"].items()}
         assert outcome == {nodes[0]: "done", nodes[1]: "quarantined", nodes[2]: "done"}
+    finally:
+        _cleanup_window(core_v1, dyn, name)
+
+
+def test_time_window_refuses_to_begin_and_stops_new_batches(ansible, core_v1, dyn, fake_nodes, tmp_path):
+    name = "t-win-%s" % fake_nodes.run
+    nodes = fake_nodes.create(2)
+    today = time.strftime("%a", time.gmtime())
+    other_days = [d for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun") if d != today]
+    common = {"name": name, "holder": "job-1", "nodes": nodes}
+    try:
+        r = ansible.module("maintenance_window", dict(common, action="begin", schedule={
+            "days": other_days, "start": "00:00", "end": "23:59"}), fail_ok=True)
+        assert r["failed"] and "outside the allowed window" in r["msg"]
+        assert _lease(dyn, name) is None  # nothing written
+        # open now; then the window closes (as if time passed): the next batch does not start
+        r = ansible.module("maintenance_window", dict(common, action="begin", batch_size="1",
+                                                      schedule={"start": "00:00", "end": "00:00"}))
+        assert r["todo"][0]["nodes"] == [nodes[0]] and r["lock"]["verdict"] == "create"
+        cm = core_v1.read_namespaced_config_map("gpuaas-maintenance-%s" % name, "kube-system")
+        rec = json.loads(cm.data["record.json"])
+        rec["settings"]["schedule"] = {"days": other_days, "start": "00:00", "end": "23:59", "timezone": "UTC"}
+        core_v1.patch_namespaced_config_map(cm.metadata.name, "kube-system", {"data": {"record.json": json.dumps(rec)}})
+        r = ansible.module("maintenance_window", dict(common, action="checkpoint", event="started", batch=1))
+        assert r["stopped"] is True and r["window_open"] is False
+        assert r["batches"][0]["state"] == "pending"
+        r = ansible.module("maintenance_window", dict(common, action="end", report_path=str(tmp_path / "r")))
+        assert r["outcome"] == "stopped" and r["status"] == "stopped" and r["released"] is True
+        # someone else cannot end or checkpoint it
+        r = ansible.module("maintenance_window", dict(common, action="begin", holder="job-2"))
+        assert r["resumed"] is True
+        r = ansible.module("maintenance_window", dict(common, action="checkpoint", holder="job-3"), fail_ok=True)
+        assert r["failed"] and "job-2" in r["msg"]
     finally:
         _cleanup_window(core_v1, dyn, name)

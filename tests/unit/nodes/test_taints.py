@@ -163,9 +163,9 @@ def test_replace_keeps_controller_and_startup_taints_unless_named():
                {"key": "team", "value": "a", "effect": "NoSchedule"}]
     want = T.validate_taints([{"key": "gpuaas.io/pool", "value": "x", "effect": "NoSchedule"}], "replace")
     out = T.compute_taints(current, want, "replace", startup_keys={"nvidia.com/gpu-driver-not-ready"})
-    assert sorted(t["key"] for t in out) == sorted(["karpenter.sh/disrupted", "karpenter.sh/unregistered",
-                                                     "node.kubernetes.io/not-ready", "nvidia.com/gpu-driver-not-ready",
-                                                     "ToBeDeletedByClusterAutoscaler", "gpuaas.io/pool"])
+    assert sorted(t["key"] for t in out) == sorted([
+        "karpenter.sh/disrupted", "karpenter.sh/unregistered", "node.kubernetes.io/not-ready",
+        "nvidia.com/gpu-driver-not-ready", "ToBeDeletedByClusterAutoscaler", "gpuaas.io/pool"])
     # without the NodePool's startup keys, the driver taint is the user's and goes
     out = T.compute_taints(current, want, "replace")
     assert "nvidia.com/gpu-driver-not-ready" not in [t["key"] for t in out]
