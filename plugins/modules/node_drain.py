@@ -22,7 +22,8 @@ description:
     one, since the API server serializes the budget's status updates with 500ms back-offs on
     conflicts); an eviction
     refused with 429 because a PodDisruptionBudget would be violated is retried every
-    I(eviction_retry_delay) seconds until I(eviction_timeout); then the module fails naming the
+    I(eviction_retry_delay) seconds until I(eviction_timeout), and meanwhile no other pod under
+    that budget is tried (the budget has no disruption left); then the module fails naming the
     pods still blocked and the budgets blocking them.
   - Every eviction carries the pod's UID as precondition, and the wait for evicted pods matches
     UIDs, so a pod recreated with the same name (StatefulSet) is neither evicted by mistake nor
