@@ -147,3 +147,11 @@ def format_quantity(value, binary=None):
         if scaled == scaled.to_integral_value():
             return "%s%d%s" % (sign, int(scaled), suf)
     return sign + _strip(d)
+
+
+def quantity_or_none(value):
+    """A quantity that may be missing or unreadable (live status): Decimal or None."""
+    try:
+        return None if value is None else parse_quantity(value)
+    except ValueError:
+        return None

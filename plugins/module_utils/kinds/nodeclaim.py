@@ -43,7 +43,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     ErrorCollector,
     ValidationError,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import parse_quantity
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import quantity_or_none  # re-exported
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import is_condition_true
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodepool import (
@@ -175,14 +175,6 @@ def nodeclaim_immutable(obj, live):
             errors.append(ValidationError("spec.%s" % key, value, "is immutable: NodeClaim %s exists with %s %s" % (
                 obj["metadata"]["name"], key, live_spec.get(key))))
     return errors
-
-
-def quantity_or_none(value):
-    """A quantity that may be missing or unreadable (live status): Decimal or None."""
-    try:
-        return None if value is None else parse_quantity(value)
-    except ValueError:
-        return None
 
 
 def allocatable_gpus(obj):

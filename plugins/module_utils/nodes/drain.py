@@ -362,17 +362,3 @@ def requests_gpus(pod):
             if value not in ("", "0"):
                 return True
     return False
-
-
-def needs_completion(pod, selector=None, gpu_pods=False):
-    """Whether the drain waits for this pod to finish instead of evicting it at once.
-
-    ``selector`` is a label selector string (``a=b,c in (d)`` forms are not parsed here: the
-    caller lists the matching pods with the API server); as a dict it is a LabelSelector."""
-    if is_finished(pod):
-        return False
-    if gpu_pods and requests_gpus(pod):
-        return True
-    if isinstance(selector, dict):
-        return selector_matches(selector, meta(pod).get("labels"))
-    return False

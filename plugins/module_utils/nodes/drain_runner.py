@@ -63,7 +63,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain i
     workload_ref,
     workload_released,
     is_finished,
-    needs_completion,
+    requests_gpus,
     workload_active,
     deactivated_by_drain,
 )
@@ -685,7 +685,7 @@ class Drainer(object):
                                           label_selector=opts.completion_selector):
                     uids.add(meta(p).get("uid"))
         targets = [p for p in evict if not is_finished(p) and (
-            meta(p).get("uid") in uids or needs_completion(p, gpu_pods=opts.completion_gpu_pods))]
+            meta(p).get("uid") in uids or (opts.completion_gpu_pods and requests_gpus(p)))]
         self.result["completion_waited"] = [dict(pod_ref(p), finished=False) for p in targets]
         if not targets:
             return evict, None

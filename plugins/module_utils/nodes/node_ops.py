@@ -34,8 +34,9 @@ __metaclass__ = type
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError, GpuaasError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import parse_quantity
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import quantity_or_none
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import wait_for
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.drain import GPU_RESOURCE
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints import (
     compute_taints,
     for_api,
@@ -45,7 +46,6 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.nodes.taints 
 )
 
 NODE = KINDS["Node"]
-GPU_RESOURCE = "nvidia.com/gpu"
 
 
 def select_nodes(client, name=None, label_selector=None, names=None):
@@ -167,18 +167,11 @@ def node_in_service_problem(node):
     taints = [t.get("key") for t in (node.get("spec") or {}).get("taints") or [] if t.get("key") in NOT_READY_TAINTS]
     if taints:
         return "tainted %s" % ", ".join(taints)
-    capacity = parse_or_zero((status.get("capacity") or {}).get(GPU_RESOURCE))
-    allocatable = parse_or_zero((status.get("allocatable") or {}).get(GPU_RESOURCE))
+    capacity = quantity_or_none((status.get("capacity") or {}).get(GPU_RESOURCE)) or 0
+    allocatable = quantity_or_none((status.get("allocatable") or {}).get(GPU_RESOURCE)) or 0
     if capacity and allocatable < capacity:
         return "%s of %s GPUs allocatable" % (allocatable, capacity)
     return None
-
-
-def parse_or_zero(value):
-    try:
-        return parse_quantity(value) if value is not None else 0
-    except ValueError:
-        return 0
 
 
 def wait_in_service(client, names, timeout, interval=1.0):

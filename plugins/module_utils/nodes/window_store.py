@@ -35,7 +35,7 @@ CLUSTER_QUEUE = KINDS["ClusterQueue"]
 RESOURCE_FLAVOR = KINDS["ResourceFlavor"]
 RECORD_KEY = "record.json"
 NODEPOOL_LABEL = "karpenter.sh/nodepool"
-LABELS = {"app.kubernetes.io/managed-by": "gpuaas.orchestration", "gpuaas.io/maintenance-window": None}
+W_BATCH_EVENTS = ("started", "drained", "node_done", "done", "failed")
 
 
 def object_name(window):
@@ -61,9 +61,6 @@ def validate(params):
     return W.check_schedule(params.get("schedule"))
 
 
-W_BATCH_EVENTS = ("started", "drained", "node_done", "done", "failed")
-
-
 def _now():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -77,9 +74,7 @@ class Store(object):
         self.obj = object_name(params["name"])
 
     def labels(self):
-        out = dict(LABELS)
-        out["gpuaas.io/maintenance-window"] = self.p["name"]
-        return out
+        return {"app.kubernetes.io/managed-by": "gpuaas.orchestration", "gpuaas.io/maintenance-window": self.p["name"]}
 
     # ---- lock
     def read_lease(self):
@@ -122,8 +117,8 @@ class Store(object):
             raise
         return lease, verdict, detail
 
-    def release(self):
-        lease = self.read_lease()
+    def release(self, lease):
+        """Delete ``lease`` (as read) if this run holds it."""
         if lease is None or (lease.get("spec") or {}).get("holderIdentity") != self.p["holder"]:
             return False
         if not self.check_mode:
@@ -299,7 +294,7 @@ def end(client, params, check_mode, schedule):
         outcome = "stopped"  # the window closed before every batch ran: the next run resumes
     W.finish_record(record, outcome, now, params.get("reason"))
     store.write_record(cm, record)
-    released = store.release()
+    released = store.release(lease)
     report = None
     if params.get("report_path") and not check_mode:
         report = write_report(record, params["report_path"])
