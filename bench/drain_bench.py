@@ -26,37 +26,15 @@ Writes bench/results/drain.json and prints a table with ratios (other / node_dra
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
-RUN_LABEL = "gpuaas.io/test-run"
+from benchlib import REPO, RUN_LABEL, VENV_BIN, ansible_env, cluster_kubeconfig, fake_node, find_kubectl, logger
 
-
-def log(msg):
-    print("[drain-bench] %s" % msg, file=sys.stderr, flush=True)
-
-
-def cluster_kubeconfig():
-    out = subprocess.run([sys.executable, str(REPO / "tests" / "cluster" / "cluster.py"), "up"],
-                         check=True, capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
-def find_kubectl():
-    env_file = REPO / ".cluster" / "env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("GPUAAS_BIN="):
-                cand = Path(line.split("=", 1)[1]) / "kubectl"
-                if cand.exists():
-                    return str(cand)
-    return shutil.which("kubectl")
+log = logger("drain-bench")
 
 
 class Bench:
@@ -75,22 +53,11 @@ class Bench:
         self.run = uuid.uuid4().hex[:6]
         self.namespaces = []
         self.nodes = []
-        self.env = dict(os.environ, K8S_AUTH_KUBECONFIG=kubeconfig, K8S_AUTH_CONTEXT="gpuaas-local",
-                        KUBECONFIG=kubeconfig, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-                        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                        ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0",
-                        PATH="%s:%s" % (VENV_BIN, os.environ.get("PATH", "")))
+        self.env = ansible_env(kubeconfig)
 
     # ---------------------------------------------------------------- scenario
     def make_node(self, name, unschedulable):
-        cap = {"cpu": "512", "memory": "2Ti", "pods": str(self.pods + 20)}
-        self.core.create_node({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": {RUN_LABEL: self.run, "kubernetes.io/hostname": name},
-                         "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
-            "spec": {"unschedulable": unschedulable,
-                     "taints": [{"key": RUN_LABEL, "value": self.run, "effect": "NoSchedule"}]},
-            "status": {"capacity": cap, "allocatable": cap}})
+        self.core.create_node(fake_node(name, self.run, self.pods + 20, unschedulable))
         self.nodes.append(name)
 
     def wait(self, fn, timeout, what):

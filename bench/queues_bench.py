@@ -66,6 +66,8 @@ import time
 import uuid
 from pathlib import Path
 
+from benchlib import WRITE_VERBS, api_request_counts, cluster_kubeconfig, find_kubectl, logger
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CONTEXT = "gpuaas-local"
@@ -201,25 +203,7 @@ def timed_run(cmd, env):
     return proc, round(time.perf_counter() - t0, 3), round(children_cpu() - cpu0, 3)
 
 
-def log(msg):
-    print("[queues-bench] %s" % msg, file=sys.stderr, flush=True)
-
-
-def cluster_kubeconfig():
-    out = subprocess.run([sys.executable, str(REPO / "tests" / "cluster" / "cluster.py"), "up"],
-                         check=True, capture_output=True, text=True, cwd=str(REPO))
-    return out.stdout.strip().splitlines()[-1].split()[0]
-
-
-def find_kubectl():
-    env_file = REPO / ".cluster" / "env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("GPUAAS_BIN="):
-                cand = Path(line.split("=", 1)[1].strip()) / "kubectl"
-                if cand.exists():
-                    return str(cand)
-    return shutil.which("kubectl")
+log = logger("queues-bench")
 
 
 # -- the plan ------------------------------------------------------------------------------
@@ -517,18 +501,11 @@ class Bench:
     def write_requests(self):
         """Write requests (real and dry run) to the plan's resources counted so far by the API
         server itself (``apiserver_request_total``; other writers of these resources count too)."""
-        resp = self.api.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False,
-                                 _return_http_data_only=True)
         plurals = set(p for dummy, p, dummy2 in KINDS)
         out = {}
-        for line in resp.data.decode("utf-8").splitlines():
-            if not line.startswith("apiserver_request_total{"):
-                continue
-            labels_text, value = line[len("apiserver_request_total{"):].rsplit("} ", 1)
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
-            if labels.get("resource") in plurals and not labels.get("subresource") and \
-                    labels.get("verb") in ("POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"):
-                out[labels["resource"]] = out.get(labels["resource"], 0) + int(float(value))
+        for (verb, dummy_group, plural, subresource, dummy_dry), n in api_request_counts(self.api).items():
+            if plural in plurals and not subresource and verb in WRITE_VERBS:
+                out[plural] = out.get(plural, 0) + int(n)
         return out
 
     def versions(self):

@@ -32,38 +32,16 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
-RUN_LABEL = "gpuaas.io/test-run"
+from benchlib import REPO, RUN_LABEL, VENV_BIN, ansible_env, api_request_counts, cluster_kubeconfig, fake_node, \
+    find_kubectl, logger
 
-
-def log(msg):
-    print("[window-bench] %s" % msg, file=sys.stderr, flush=True)
-
-
-def cluster_kubeconfig():
-    out = subprocess.run([sys.executable, str(REPO / "tests" / "cluster" / "cluster.py"), "up"],
-                         check=True, capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
-def find_kubectl():
-    env_file = REPO / ".cluster" / "env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("GPUAAS_BIN="):
-                cand = Path(line.split("=", 1)[1]) / "kubectl"
-                if cand.exists():
-                    return str(cand)
-    return shutil.which("kubectl")
+log = logger("window-bench")
 
 
 def parse_seconds(text):
@@ -83,22 +61,11 @@ class Bench:
         self.args = args
         self.run = uuid.uuid4().hex[:6]
         self.namespaces, self.nodes = [], []
-        self.env = dict(os.environ, K8S_AUTH_KUBECONFIG=kubeconfig, K8S_AUTH_CONTEXT="gpuaas-local",
-                        KUBECONFIG=kubeconfig, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-                        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                        ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="0",
-                        PATH="%s:%s" % (VENV_BIN, os.environ.get("PATH", "")))
+        self.env = ansible_env(kubeconfig)
 
     # ---------------------------------------------------------------- scenario
     def make_node(self, name, unschedulable, pods):
-        cap = {"cpu": "512", "memory": "2Ti", "pods": str(pods)}
-        self.core.create_node({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": {RUN_LABEL: self.run, "kubernetes.io/hostname": name},
-                         "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
-            "spec": {"unschedulable": unschedulable,
-                     "taints": [{"key": RUN_LABEL, "value": self.run, "effect": "NoSchedule"}]},
-            "status": {"capacity": cap, "allocatable": cap}})
+        self.core.create_node(fake_node(name, self.run, pods, unschedulable))
         self.nodes.append(name)
 
     def wait(self, fn, timeout, what):
@@ -167,16 +134,10 @@ class Bench:
                 pass
 
     def requests(self):
-        resp = self.api.call_api("/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False,
-                                 _return_http_data_only=True)
+        """``{(verb, resource, subresource): count}`` from the API server's apiserver_request_total."""
         out = {}
-        for line in resp.data.decode("utf-8").splitlines():
-            if not line.startswith("apiserver_request_total{"):
-                continue
-            labels_text, value = line[len("apiserver_request_total{"):].rsplit("} ", 1)
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
-            out[(labels.get("verb"), labels.get("resource"), labels.get("subresource", ""))] = \
-                out.get((labels.get("verb"), labels.get("resource"), labels.get("subresource", "")), 0) + float(value)
+        for (verb, dummy_group, resource, subresource, dummy_dry), n in api_request_counts(self.api).items():
+            out[(verb, resource, subresource or "")] = out.get((verb, resource, subresource or ""), 0) + n
         return out
 
     @staticmethod
