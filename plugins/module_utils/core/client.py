@@ -166,6 +166,10 @@ KINDS = {
     "PodDisruptionBudget": Kind("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", True),
     "PriorityClass": Kind("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False),
     "Lease": Kind("coordination.k8s.io/v1", "Lease", "leases", True),
+    "Service": Kind("v1", "Service", "services", True),
+    "InferencePool": Kind("inference.networking.k8s.io/v1", "InferencePool", "inferencepools", True),
+    "HTTPRoute": Kind("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes", True),
+    "Gateway": Kind("gateway.networking.k8s.io/v1", "Gateway", "gateways", True),
 }
 
 

@@ -14,8 +14,8 @@ __metaclass__ = type
 
 import datetime
 import json
-import os
 
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import report as core_report
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
@@ -303,17 +303,7 @@ def end(client, params, check_mode, schedule):
 
 def write_report(record, path):
     """<path>.json and <path>.md (``path`` without extension, or ending in .json/.md)."""
-    base, ext = os.path.splitext(path)
-    if ext not in (".json", ".md"):
-        base = path
-    directory = os.path.dirname(os.path.abspath(base))
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
-    with open(base + ".json", "w") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-    with open(base + ".md", "w") as f:
-        f.write(W.render_report_markdown(record))
-    return dict(json=base + ".json", markdown=base + ".md")
+    return core_report.write_report(record, path, W.render_report_markdown(record))
 
 
 def run_window(client, params, check_mode=False):
