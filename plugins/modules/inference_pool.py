@@ -160,7 +160,7 @@ errors:
   returned: on failure
   type: list
   elements: dict
-  sample: [{field: spec.targetPorts[0].number, value: 70000, problem: must be a port number from 1 to 65535}]
+  sample: [{field: "spec.targetPorts[0].number", value: 70000, problem: must be a port number from 1 to 65535}]
 """
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import run_typed_module

@@ -43,7 +43,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.commo
     rule_key,
     weight_problem,
 )
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.status import PARENTS_READY
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.status import PARENTS_READY, describe_parents
 
 PATH_TYPES = ("Exact", "PathPrefix", "RegularExpression")
 MATCH_TYPES = ("Exact", "RegularExpression")
@@ -356,5 +356,8 @@ def adapt_http_route(obj, live):
 
 DESCRIPTION = KindDescription(
     HTTP_ROUTE, OPTIONS, render_http_route, validate_http_route, section="http_routes", rank=65,
-    ready=PARENTS_READY, preserve=[("spec", "parentRefs"), ("spec", "hostnames"), ("spec", "rules")],
+    ready=PARENTS_READY, preserve=[("spec", "parentRefs"), ("spec", "hostnames"), ("spec", "rules"),
+              # a task without rules (hostnames only) keeps the record of the rules it owns
+              ("metadata", "annotations", OWNED_ANNOTATION)],
     adapt=adapt_http_route)
+DESCRIPTION.describe = describe_parents

@@ -18,7 +18,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.base import KindDescription
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kueue.common import check_meta, obj_of
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.common import INFERENCE_POOL
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.status import PARENTS_READY
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.status import PARENTS_READY, describe_parents
 
 APP_PROTOCOLS = ("http", "kubernetes.io/h2c")
 FAILURE_MODES = ("FailOpen", "FailClose")
@@ -117,3 +117,4 @@ def re_kind(kind):
 DESCRIPTION = KindDescription(
     INFERENCE_POOL, OPTIONS, render_inference_pool, validate_inference_pool, section="inference_pools", rank=60,
     required_when_present=["selector", "target_ports"], ready=PARENTS_READY)
+DESCRIPTION.describe = describe_parents

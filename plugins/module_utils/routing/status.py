@@ -17,7 +17,8 @@ message, observed_generation, current}}}]``;
 ``passed`` (every reporting parent has every condition True for the current generation),
 ``failed`` (a current condition is False), ``pending`` (reported for an older generation, or
 Unknown), ``not_reported`` (no parent status);
-``PARENTS_READY``: ``(predicate, what)`` of a kind description (``wait: true``).
+``PARENTS_READY``: ``(predicate, what)`` of a kind description (``wait: true``);
+``describe_parents(obj)``: what a wait saw last.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -78,6 +79,13 @@ def parents_verdict(obj, conditions=PARENT_CONDITIONS):
     if pending:
         return "pending", "; ".join(pending)
     return "passed", "; ".join(ok)
+
+
+def describe_parents(obj):
+    """What a wait timeout says it saw on a route or pool."""
+    if obj is None:
+        return "object not found"
+    return parents_verdict(obj)[1]
 
 
 PARENTS_READY = (lambda obj: parents_verdict(obj)[0] == "passed",
