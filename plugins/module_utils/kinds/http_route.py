@@ -356,8 +356,9 @@ def adapt_http_route(obj, live):
 
 DESCRIPTION = KindDescription(
     HTTP_ROUTE, OPTIONS, render_http_route, validate_http_route, section="http_routes", rank=65,
-    ready=PARENTS_READY, preserve=[("spec", "parentRefs"), ("spec", "hostnames"), ("spec", "rules"),
-              # a task without rules (hostnames only) keeps the record of the rules it owns
+    ready=PARENTS_READY,
+    # a task without rules (hostnames only) keeps the record of the rules it owns
+    preserve=[("spec", "parentRefs"), ("spec", "hostnames"), ("spec", "rules"),
               ("metadata", "annotations", OWNED_ANNOTATION)],
     adapt=adapt_http_route)
 DESCRIPTION.describe = describe_parents

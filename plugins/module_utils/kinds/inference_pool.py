@@ -28,13 +28,13 @@ OPTIONS = dict(
     namespace=dict(type="str", required=True),
     selector=dict(type="dict"),
     target_ports=dict(type="list", elements="raw"),
-    app_protocol=dict(type="str"),
+    app_protocol=dict(type="str", choices=list(APP_PROTOCOLS)),
     endpoint_picker=dict(type="dict", options=dict(
         name=dict(type="str", required=True),
         kind=dict(type="str", default="Service"),
         group=dict(type="str"),
         port=dict(type="raw"),
-        failure_mode=dict(type="str"),
+        failure_mode=dict(type="str", choices=list(FAILURE_MODES)),
     )),
 )
 

@@ -225,7 +225,7 @@ def render_report_markdown(route_ref, record):
              "- started %s, updated %s" % (record.get("started_at"), record.get("updated_at")),
              "- weights before the shift: %s" % ", ".join(
                  "%s=%s" % (k, "unset" if w is None else w) for k, w in sorted((record.get("baseline") or {}).items())),
-             "", "| event | step | percent | weights | gates | at |", "|---|---|---|---|---|---|"]
+             "", "| event | step | percent | weights | gates that led to it | at |", "|---|---|---|---|---|---|"]
     for h in record.get("history") or []:
         gates = h.get("gates_before") if h.get("gates_before") is not None else h.get("gates")
         gate_text = "; ".join("%s: %s (%s)" % (g.get("name"), g.get("verdict"), g.get("answer")) for g in gates or [])

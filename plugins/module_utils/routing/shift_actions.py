@@ -190,6 +190,9 @@ def decide(action, route, want, now):
             record.get("percent"), record.get("to"), record.get("updated_at")))
     if record is None or phase in ("rolled_back", "completed") or want.get("restart"):
         begun = _begin(route, index, rule, want, now, namespace)
+        if record is not None:
+            # the report keeps what happened before (the rollback that led to this new start)
+            begun["history"] = list(record.get("history") or [])[-sh.HISTORY_LIMIT:]
         d = _take_step(route, index, rule, begun, want, now, namespace, gates)
         d.record = record
         return d

@@ -121,7 +121,7 @@ def test_merge_keeps_foreign_rules_and_backends_and_drops_owned_ones_removed():
     assert [b["name"] for b in rules[0]["backendRefs"]] == ["v1", "mirror"]
     assert rules[0]["backendRefs"][0]["weight"] == 90
     assert kept == {"rules": ["name:theirs"], "backends": ["name:chat Service/ns/mirror"]}
-    out, _ = hr.adapt_http_route(desired, live)
+    out, dummy = hr.adapt_http_route(desired, live)
     assert out["metadata"]["resourceVersion"] == "7"
 
 
@@ -133,7 +133,7 @@ def test_omitted_weight_keeps_live_and_active_shift_holds_weights():
     live = live_route([{"name": "chat", "backendRefs": [{"group": POOL, "kind": "InferencePool", "name": "v1", "weight": 90},
                                                         {"group": POOL, "kind": "InferencePool", "name": "v2", "weight": 10}]}],
                       annotations={sh.annotation_for("name:chat"): sh.encode(rec)})
-    rules, _, notes = hr.merge_rules(desired, live)
+    rules, dummy, notes = hr.merge_rules(desired, live)
     assert [b["weight"] for b in rules[0]["backendRefs"]] == [90, 10]
     assert notes and "traffic shift" in notes[0]
     # completed: the pre-shift weight in the task does not undo it, another weight does
@@ -141,10 +141,10 @@ def test_omitted_weight_keeps_live_and_active_shift_holds_weights():
     live["metadata"]["annotations"][sh.annotation_for("name:chat")] = sh.encode(rec)
     live["spec"]["rules"][0]["backendRefs"][0]["weight"] = 0
     live["spec"]["rules"][0]["backendRefs"][1]["weight"] = 100
-    rules, _, notes = hr.merge_rules(desired, live)
+    rules, dummy, notes = hr.merge_rules(desired, live)
     assert [b["weight"] for b in rules[0]["backendRefs"]] == [0, 100] and notes == []
     desired = hr.render_http_route(route_params([rule("chat", [backend("v1", weight=5), backend("v2", weight=95)])]))
-    rules, _, _ = hr.merge_rules(desired, live)
+    rules, dummy, notes = hr.merge_rules(desired, live)
     assert [b["weight"] for b in rules[0]["backendRefs"]] == [5, 95]
 
 
