@@ -17,6 +17,7 @@ Public API
 ``KINDS``: well-known kinds by name, e.g. ``KINDS["ClusterQueue"]``, ``KINDS["NodePool"]``,
     ``KINDS["Node"]``, ``KINDS["Pod"]``, ``KINDS["Job"]``, ``KINDS["Workload"]`` ...;
     ``kind_for(name)`` looks one up (raises KeyError).
+``label_selector(labels) -> "a=b,c=d"``: the ``labelSelector`` query of equality matches.
 ``get_client(params) -> Client``: ``params`` = the module's params (auth keys read from it).
 ``Client(api_client)``:
     ``get(kind, name, namespace=None) -> dict or None`` (None on 404)
@@ -169,12 +170,15 @@ KINDS = {
     "Service": Kind("v1", "Service", "services", True),
     "InferencePool": Kind("inference.networking.k8s.io/v1", "InferencePool", "inferencepools", True),
     "HTTPRoute": Kind("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes", True),
-    "Gateway": Kind("gateway.networking.k8s.io/v1", "Gateway", "gateways", True),
 }
 
 
 def kind_for(name):
     return KINDS[name]
+
+
+def label_selector(labels):
+    return ",".join("%s=%s" % (k, val) for k, val in sorted(labels.items()))
 
 
 class Client(object):

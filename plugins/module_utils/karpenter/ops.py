@@ -33,7 +33,7 @@ import time
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS, label_selector
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
     ErrorCollector,
@@ -69,10 +69,6 @@ class LazyClient(object):
 
 def _timings(start):
     return {"total_seconds": round(time.time() - start, 3)}
-
-
-def _label_selector(labels):
-    return ",".join("%s=%s" % (k, val) for k, val in sorted(labels.items()))
 
 
 def _names(result, action):
@@ -175,7 +171,7 @@ def _capacity_result(changed, created, deleted, count, summaries, blocked, start
 
 
 def _group_claims(client, pool, group):
-    selector = _label_selector({np.NODEPOOL_LABEL: pool, nc.CAPACITY_GROUP_LABEL: group})
+    selector = label_selector({np.NODEPOOL_LABEL: pool, nc.CAPACITY_GROUP_LABEL: group})
     claims = client.list(NODECLAIM, label_selector=selector)
     return [c for c in claims if not c["metadata"].get("deletionTimestamp")], claims
 
@@ -287,7 +283,7 @@ def run_capacity(client, params, check_mode=False, diff=False):
 
     def snapshot():
         claims, every = _group_claims(client, pool_name, group)
-        selector = _label_selector({np.NODEPOOL_LABEL: pool_name})
+        selector = label_selector({np.NODEPOOL_LABEL: pool_name})
         return claims, every, dict((n["metadata"]["name"], n) for n in client.list(NODE, label_selector=selector))
 
     if params.get("wait") and not check_mode:

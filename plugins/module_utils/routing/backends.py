@@ -6,7 +6,7 @@
 
 Public API
 ----------
-``selector_of(obj)`` -> ``{label: value}`` (pure); ``label_selector(labels)`` -> ``"a=b,c=d"``;
+``selector_of(obj)`` -> ``{label: value}`` (pure);
 ``pod_ready(pod)`` -> bool (condition Ready True, not being deleted); ``pods_summary(pods)`` (pure);
 ``backend_pods(client, kind, name, namespace)`` -> ``{"found", "selector", "selected", "ready",
 "not_ready": [names]}`` (one GET and one LIST).
@@ -15,7 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import kind_for
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import kind_for, label_selector
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import is_condition_true
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.common import POD
 
 NOT_READY_SHOWN = 20
@@ -28,17 +29,8 @@ def selector_of(obj):
     return dict(spec.get("selector") or {})
 
 
-def label_selector(labels):
-    return ",".join("%s=%s" % (k, v) for k, v in sorted(labels.items()))
-
-
 def pod_ready(pod):
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    for c in ((pod.get("status") or {}).get("conditions") or []):
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
+    return not (pod.get("metadata") or {}).get("deletionTimestamp") and is_condition_true(pod, "Ready")
 
 
 def pods_summary(pods):

@@ -14,7 +14,7 @@ collection identifies rules and backends itself:
 
 Public API
 ----------
-``INFERENCE_POOL``, ``HTTP_ROUTE``, ``SERVICE``, ``POD``; ``INFERENCE_GROUP``; ``BACKEND_KINDS``
+``INFERENCE_POOL``, ``HTTP_ROUTE``, ``POD``; ``INFERENCE_GROUP``; ``BACKEND_KINDS``
 ``OWNED_ANNOTATION``: the rules and backends of a route that this collection manages (JSON).
 ``SHIFT_ANNOTATION_PREFIX``: where a traffic shift keeps its record, one annotation per rule.
 ``group_of_kind(kind)``; ``backend_key(ref, route_namespace)``; ``rule_key(rule)``;
@@ -36,11 +36,9 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
 
 INFERENCE_POOL = kind_for("InferencePool")
 HTTP_ROUTE = kind_for("HTTPRoute")
-SERVICE = kind_for("Service")
 POD = kind_for("Pod")
 
 INFERENCE_GROUP = "inference.networking.k8s.io"
-GATEWAY_GROUP = "gateway.networking.k8s.io"
 BACKEND_KINDS = ("Service", "InferencePool")
 MAX_WEIGHT = 1000000
 

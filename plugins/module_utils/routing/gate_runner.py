@@ -18,7 +18,8 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError, WaitTimeout
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import wait_for
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing import gates as g
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.backends import backend_pods
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.common import HTTP_ROUTE
@@ -32,46 +33,59 @@ def _result(name, gtype, verdict, answer, observed, started, clock):
             "seconds": round(clock() - started, 1)}
 
 
+def _poll(observe, settled, timeout, clock, sleep):
+    """``observe()`` until ``settled(answer)`` or ``timeout`` seconds (core.wait's bounded loop);
+    the last answer either way: a gate reports what it saw, it does not raise."""
+    last = []
+
+    def fetch():
+        last[:] = [observe()]
+        return last[0]
+    try:
+        return wait_for(fetch, settled, timeout, "a gate's answer", interval=POLL_SECONDS, clock=clock, sleep=sleep)
+    except WaitTimeout:
+        return last[0]
+
+
 def pods_gate(client, spec, clock=time.monotonic, sleep=time.sleep):
     kind, name, ns = spec.get("kind") or "InferencePool", spec["name"], spec["namespace"]
     gate_name = spec.get("gate_name") or "pods_ready %s/%s/%s" % (kind, ns, name)
     min_ready = spec.get("min_ready", "100%")
     started = clock()
-    deadline = started + max(0, int(spec.get("timeout") or 0))
-    while True:
+
+    def observe():
         seen = backend_pods(client, kind, name, ns)
         if not seen["found"]:
-            verdict, answer = "failed", "%s %s/%s does not exist" % (kind, ns, name)
-        else:
-            verdict, answer = g.pods_verdict(seen["selected"], seen["ready"], min_ready)
-        if verdict == "passed" or clock() >= deadline:
-            if verdict != "passed" and spec.get("timeout"):
-                answer += " after %ss" % spec["timeout"]
-            return _result(gate_name, "pods_ready", verdict, answer, seen, started, clock)
-        sleep(min(POLL_SECONDS, max(0.1, deadline - clock())))
+            return seen, "failed", "%s %s/%s does not exist" % (kind, ns, name)
+        return (seen,) + g.pods_verdict(seen["selected"], seen["ready"], min_ready)
+
+    seen, verdict, answer = _poll(observe, lambda a: a[1] == "passed", int(spec.get("timeout") or 0), clock, sleep)
+    if verdict != "passed" and spec.get("timeout"):
+        answer += " after %ss" % spec["timeout"]
+    return _result(gate_name, "pods_ready", verdict, answer, seen, started, clock)
 
 
 def parents_gate(client, spec, clock=time.monotonic, sleep=time.sleep):
     name, ns = spec["route"], spec["namespace"]
     gate_name = spec.get("gate_name") or "route_parents HTTPRoute/%s/%s" % (ns, name)
     started = clock()
-    deadline = started + max(0, int(spec.get("timeout") or 0))
-    while True:
+
+    def observe():
         route = client.get(HTTP_ROUTE, name, ns)
         if route is None:
-            return _result(gate_name, "route_parents", "failed", "HTTPRoute %s/%s does not exist" % (ns, name),
-                           None, started, clock)
-        verdict, answer = parents_verdict(route)
+            return None, "failed", "HTTPRoute %s/%s does not exist" % (ns, name)
         observed = {"generation": route["metadata"].get("generation"),
                     "parents": len((route.get("status") or {}).get("parents") or [])}
-        if verdict == "not_reported":
-            return _result(gate_name, "route_parents", "passed", "skipped: " + answer, observed, started, clock)
-        if verdict in ("passed", "failed"):
-            return _result(gate_name, "route_parents", verdict, answer, observed, started, clock)
-        if clock() >= deadline:
-            return _result(gate_name, "route_parents", "unknown",
-                           "no answer within %ss: %s" % (spec.get("timeout") or 0, answer), observed, started, clock)
-        sleep(min(POLL_SECONDS, max(0.1, deadline - clock())))
+        return (observed,) + parents_verdict(route)
+
+    # pending (Unknown, or judged for an older generation) is the only answer worth waiting out
+    observed, verdict, answer = _poll(observe, lambda a: a[1] != "pending", int(spec.get("timeout") or 0), clock, sleep)
+    if verdict == "not_reported":
+        return _result(gate_name, "route_parents", "passed", "skipped: " + answer, observed, started, clock)
+    if verdict == "pending":
+        return _result(gate_name, "route_parents", "unknown",
+                       "no answer within %ss: %s" % (spec.get("timeout") or 0, answer), observed, started, clock)
+    return _result(gate_name, "route_parents", verdict, answer, observed, started, clock)
 
 
 def metric_gate(fetch, spec, clock=time.monotonic):

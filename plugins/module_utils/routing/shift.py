@@ -44,6 +44,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.common import (
     backend_key,
     shift_annotation,
+    weight_of,
 )
 
 PHASES = ("progressing", "paused", "completed", "rolled_back")
@@ -210,7 +211,7 @@ def restore_baseline(rule, record, namespace):
 
 
 def rule_weights(rule, namespace):
-    return dict((backend_key(b, namespace), _w(b.get("weight"))) for b in (rule or {}).get("backendRefs") or [])
+    return dict((backend_key(b, namespace), weight_of(b)) for b in (rule or {}).get("backendRefs") or [])
 
 
 def render_report_markdown(route_ref, record):

@@ -28,7 +28,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import GpuaasError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import GpuaasError, raise_all
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing import shift as sh
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.routing.common import (
     backend_key,
@@ -152,14 +152,14 @@ def decide(action, route, want, now):
             return Decision(route, index, rule, record, message="no traffic shift to roll back on %s %s" % (
                 route_ref, describe_rule(index, rule)) if record is None else "already rolled back")
         restored = sh.restore_baseline(rule, record, namespace)
+        weights = sh.rule_weights(restored, namespace)
         rec = copy.deepcopy(record)
         rec.update(phase="rolled_back", updated_at=now, reason=want.get("reason"), percent=0)
-        sh.add_history(rec, {"event": "rolled_back", "step": record.get("step"), "at": now,
-                             "weights": sh.rule_weights(restored, namespace), "reason": want.get("reason"),
-                             "gates": gates})
+        sh.add_history(rec, {"event": "rolled_back", "step": record.get("step"), "at": now, "weights": weights,
+                             "reason": want.get("reason"), "gates": gates})
         return Decision(route, index, rule, record, rules=_rules_with(route, index, restored), new_record=rec,
                         event="rolled_back", message="rolled back to the weights before the shift: %s" % ", ".join(
-                            "%s=%s" % kv for kv in sorted(sh.rule_weights(restored, namespace).items())))
+                            "%s=%s" % kv for kv in sorted(weights.items())))
 
     if action == "pause":
         if record is None or record.get("phase") not in sh.ACTIVE_PHASES:
@@ -172,10 +172,7 @@ def decide(action, route, want, now):
                         message="paused at %s%%: %s" % (record.get("percent"), want.get("reason") or "no reason given"))
 
     # step
-    errors = sh.steps_errors(want.get("steps"))
-    if errors:
-        from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import raise_all
-        raise_all(errors)
+    raise_all(sh.steps_errors(want.get("steps")))
     target = backend_key(want["target"], namespace)
     same = sh.same_shift(record, source, target, want["steps"])
     phase = (record or {}).get("phase")
