@@ -62,28 +62,29 @@ def api_request_counts(api_client):
     return out
 
 
-def write_requests(api_client, resources, verbs=None):
-    """Write requests (real and dry run) counted so far by the API server to the main resource
-    (not subresources such as status, which controllers write) of each of ``resources``
-    (plural names such as ``clusterqueues``): ``{resource: count}``."""
+def write_requests(api_client, resources, verbs=None, dry_runs=True):
+    """Write requests (real and dry run; ``dry_runs=False``: real ones only) counted so far by the
+    API server to the main resource (not subresources such as status, which controllers write) of
+    each of ``resources`` (plural names such as ``clusterqueues``): ``{resource: count}``."""
     counts = api_request_counts(api_client)
     out = dict((r, 0) for r in resources)
-    for (verb, dummy_group, resource, subresource, dummy_dry), n in counts.items():
-        if resource in out and verb in (verbs or WRITE_VERBS) and not subresource:
+    for (verb, dummy_group, resource, subresource, dry_run), n in counts.items():
+        if resource in out and verb in (verbs or WRITE_VERBS) and not subresource and (dry_runs or not dry_run):
             out[resource] += int(n)
     return out
 
 
-def writes_during(api_client, resources, action, attempts=4):
+def writes_during(api_client, resources, action, attempts=4, dry_runs=True):
     """Run ``action()`` until one run happens while nobody else writes ``resources``, and return
     ``(result, writes)`` of the quietest run. Other tests run in parallel on the same cluster, so a
     count above zero may be theirs: a module that writes counts at least 1 on every attempt, so
-    this can only find zero when the module itself wrote nothing."""
+    this can only find zero when the module itself wrote nothing. ``dry_runs=False``: count real
+    writes only (what check mode must not send; its server-side dry runs are allowed)."""
     best = None
     for dummy in range(attempts):
-        before = write_requests(api_client, resources)
+        before = write_requests(api_client, resources, dry_runs=dry_runs)
         result = action()
-        after = write_requests(api_client, resources)
+        after = write_requests(api_client, resources, dry_runs=dry_runs)
         writes = dict((r, after[r] - before[r]) for r in resources)
         if best is None or sum(writes.values()) < sum(best[1].values()):
             best = (result, writes)
