@@ -6,9 +6,11 @@
 Public API
 ----------
 ``GpuaasModule(argument_spec, **kwargs)`` (an ``AnsibleModule``)
-    Merges kubernetes.core's ``AUTH_ARG_SPEC`` into ``argument_spec``, sets
+    Merges kubernetes.core's ``AUTH_ARG_SPEC`` into ``argument_spec`` (``auth_spec()``), sets
     ``supports_check_mode=True``, fails with ``missing_required_lib("kubernetes")`` when the
-    library is missing.
+    library is missing. Before the arguments are validated, the secrets of the auth options and
+    of the kubeconfig they name are registered as no_log values (``core.secrets``): no output
+    of the module shows them.
     ``.client``        lazily built ``client.Client`` (kubernetes.core authentication)
     ``.check_mode``, ``.diff_mode``
     ``.fail_from(exc, **extra)``   fail_json from any exception: ``GpuaasError`` subclasses carry
@@ -30,9 +32,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import (
     AUTH_ARG_SPEC,
@@ -46,6 +50,10 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     GpuaasError,
     PartialRun,
 )
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.secrets import (
+    SECRET_OPTIONS,
+    auth_secret_values,
+)
 
 WAIT_ARG_SPEC = dict(
     wait=dict(type="bool", default=False),
@@ -53,9 +61,26 @@ WAIT_ARG_SPEC = dict(
 )
 
 
+def _read_text(path):
+    with open(os.path.expanduser(path), "r") as f:
+        return f.read(1024 * 1024)
+
+
+def auth_spec():
+    """kubernetes.core's auth options, with this collection's secret handling: the secret options
+    are ``no_log`` whatever the kubernetes.core version says, and ``kubeconfig`` is not (its
+    secret values are registered one by one, see ``core.secrets``)."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    for name in SECRET_OPTIONS:
+        spec.setdefault(name, {})["no_log"] = True
+    if "kubeconfig" in spec:
+        spec["kubeconfig"]["no_log"] = False
+    return spec
+
+
 class GpuaasModule(AnsibleModule):
     def __init__(self, argument_spec, **kwargs):
-        spec = copy.deepcopy(AUTH_ARG_SPEC)
+        spec = auth_spec()
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
         super(GpuaasModule, self).__init__(argument_spec=spec, **kwargs)
@@ -65,6 +90,25 @@ class GpuaasModule(AnsibleModule):
         if not HAS_K8S:
             self.fail_json(msg=missing_required_lib("kubernetes"), exception=K8S_IMP_ERR)
         self._client = None
+
+    def _load_params(self):
+        # Before the argument spec is validated (its errors are outputs too), the secrets of the
+        # auth options and of the kubeconfig they name become no_log values: Ansible masks them
+        # in every result, warning, error and invocation of this run.
+        super(GpuaasModule, self)._load_params()
+        try:
+            self.no_log_values.update(auth_secret_values(self.params, os.environ, read_file=_read_text))
+        except Exception:  # pylint: disable=broad-except
+            # masking is best effort on input the validation below rejects anyway
+            pass
+
+    def warn(self, warning, **kwargs):
+        # ansible-core (2.19) masks no_log values in the result but not in warnings, which it
+        # carries as WarningSummary objects that remove_values does not walk: mask them here
+        super(GpuaasModule, self).warn(remove_values(warning, self.no_log_values), **kwargs)
+
+    def deprecate(self, msg, *args, **kwargs):
+        super(GpuaasModule, self).deprecate(remove_values(msg, self.no_log_values), *args, **kwargs)
 
     @property
     def client(self):
