@@ -32,7 +32,10 @@ Public API
         grace_period_seconds=None) -> dict or None`` (None when already gone)
     ``request(method, path, query=None, body=None, content_type=None, action=None, retries=None) -> dict``
         (transient failures - 429, 502-504, webhook/etcd 500s, connection errors - are retried
-        up to 3 times with backoff, except for POST)
+        up to 3 times with backoff, except for POST). A 403 of the authorizer names the missing
+        rule (``errors.ApiError.permission``: verb, resource, subresource, group, namespace); a dry
+        run (check mode) it refuses is computed locally instead (``core.access.preview``), with a
+        warning: an identity with read-only access runs every module in check mode.
     ``resolve_kind(api_version, kind) -> Kind or None``: a well-known kind, else from the API's
         discovery document of that group version (one GET per group version, cached); None
         when the API server does not serve it
@@ -77,6 +80,7 @@ except ImportError:
     class ApiException(Exception):  # type: ignore
         pass
 
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import access
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import ApiError, GpuaasError
 
 try:
@@ -181,6 +185,45 @@ def label_selector(labels):
     return ",".join("%s=%s" % (k, val) for k, val in sorted(labels.items()))
 
 
+def retry_delay(error, attempt):
+    """Seconds to wait before retrying a request that got ``error`` (an ``ApiError``) on its
+    ``attempt``-th try, or None when the answer is not transient. Pure."""
+    status = error.status
+    text = (error.api_message or "")
+    transient = (
+        status in (429, 502, 503, 504)
+        or (status == 500 and ("failed calling webhook" in text or "etcdserver" in text
+                               or "timeout" in text.lower()))
+        or (status is None and error.reason is None)  # connection-level error, read timeout
+    )
+    if not transient:
+        return None
+    delay = min(4.0, 0.5 * (2 ** attempt))
+    retry_after = ((error.body or {}).get("details") or {}).get("retryAfterSeconds") if isinstance(error.body, dict) else None
+    if isinstance(retry_after, int) and retry_after > 0:
+        delay = min(5.0, float(retry_after))
+    return delay
+
+
+def retry_is_safe(method, content_type=None, body=None):
+    """Whether sending a request again cannot do more than sending it once (the first may have
+    been applied before its answer was lost). Pure."""
+    if method == "GET":
+        return True
+    if method == "DELETE":
+        return True   # again: 404, which the client reads as "already gone"
+    if method == "POST":
+        return False  # a second create, a second eviction
+    ctype = content_type or ""
+    if ctype.startswith(("application/apply-patch", "application/merge-patch")):
+        return True   # declarative: the same result however often it is sent
+    if isinstance(body, dict) and ((body.get("metadata") or {}).get("resourceVersion")):
+        return True   # a precondition: a second send that finds the first applied gets a 409
+    if "json-patch" in ctype and isinstance(body, list):
+        return any(op.get("op") == "test" for op in body if isinstance(op, dict))
+    return False
+
+
 class Client(object):
     """Thin JSON client over ``kubernetes.client.ApiClient`` using REST paths."""
 
@@ -199,17 +242,22 @@ class Client(object):
         """One API call with bounded retries of transient failures.
 
         Retried (``RETRIES`` times, with backoff; ``Retry-After`` honoured up to 5s): 429, 502, 503,
-        504, a 500 caused by a webhook call or etcd, and connection errors - for every verb except
-        POST (not idempotent, and a 429 of an eviction means a PodDisruptionBudget said no).
+        504, a 500 caused by a webhook call, etcd or a timeout, and connection errors - for reads,
+        and for writes whose repetition cannot do more than the first (``retry_is_safe``): a
+        server-side apply, a merge patch, a patch or update with a resourceVersion precondition,
+        a delete. Never a POST (a create would be made twice; a 429 of an eviction means a
+        PodDisruptionBudget said no) nor a JSON patch without a ``test`` operation.
         """
         if retries is None:
-            retries = 0 if method == "POST" else self.RETRIES
+            retries = self.RETRIES if retry_is_safe(method, content_type, body) else 0
         attempt = 0
         while True:
             try:
                 return self._request_once(method, path, query, body, content_type, action, obj)
             except ApiError as e:
-                delay = self._retry_delay(e, attempt)
+                if e.permission is not None and method != "GET" and (query or {}).get("dryRun"):
+                    return self._preview_forbidden_dry_run(method, path, query, body, content_type, e)
+                delay = retry_delay(e, attempt)
                 if attempt >= retries or delay is None:
                     raise
             attempt += 1
@@ -217,23 +265,22 @@ class Client(object):
 
     RETRIES = 3
 
-    @staticmethod
-    def _retry_delay(error, attempt):
-        status = error.status
-        text = (error.api_message or "")
-        transient = (
-            status in (429, 502, 503, 504)
-            or (status == 500 and ("failed calling webhook" in text or "etcdserver" in text
-                                   or "timeout" in text.lower()))
-            or (status is None and error.reason is None)  # connection-level error
-        )
-        if not transient:
-            return None
-        delay = min(4.0, 0.5 * (2 ** attempt))
-        retry_after = ((error.body or {}).get("details") or {}).get("retryAfterSeconds") if isinstance(error.body, dict) else None
-        if isinstance(retry_after, int) and retry_after > 0:
-            delay = min(5.0, float(retry_after))
-        return delay
+    def _preview_forbidden_dry_run(self, method, path, query, body, content_type, error):
+        """A dry run (check mode) the identity may not send: the write's result computed locally
+        from the live object (which it may read), with a warning (see ``core.access``)."""
+        live = None
+        if method in ("PATCH", "PUT"):
+            live = self.request("GET", path, action="get (for a check mode preview)")
+        try:
+            out = access.preview(method, live, body, content_type, (query or {}).get("fieldManager") or FIELD_MANAGER)
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise error
+        p = error.permission or access.permission_of(method, path, query)
+        note = ("check mode: this identity may not %s, so the API server's dry run was skipped and the change shown "
+                "was computed locally (admission webhooks and server defaults did not see it)" % access.describe_permission(p))
+        if note not in self.warnings:
+            self.warnings.append(note)
+        return out
 
     def _request_once(self, method, path, query, body, content_type, action, obj):
         headers = {"Accept": "application/json"}
@@ -260,7 +307,13 @@ class Client(object):
             )
         except ApiException as e:
             self._note_warnings(getattr(e, "headers", None))
-            raise ApiError.from_exception(e, action or "%s %s" % (method, path), obj=obj)
+            error = ApiError.from_exception(e, action or "%s %s" % (method, path), obj=obj)
+            if error.status == 403 and access.is_rbac_denial(error.api_message):
+                p = access.permission_of(method, path, query)
+                error.with_permission(p, {
+                    "rule": access.describe_permission(p),
+                    "grant": "the ClusterRoles in rbac/ of this collection list what its modules need"})
+            raise error
         except Exception as e:  # connection errors and the like
             if isinstance(e, GpuaasError):
                 raise

@@ -258,6 +258,7 @@ class ApiError(GpuaasError):
         self.api_message = message
         self.body = body
         self.obj = obj
+        self.permission = None
         text = "%s failed" % action
         if obj:
             text += " for %s" % obj
@@ -288,6 +289,13 @@ class ApiError(GpuaasError):
         if message is None:
             message = str(exc)
         return cls(action, status=status, reason=reason, message=message, body=body, obj=obj)
+
+    def with_permission(self, permission, hint):
+        """A 403 names the RBAC rule that is missing (``access.permission_of``) and what grants it."""
+        self.permission = permission
+        self.msg = "%s (missing permission: %s; %s)" % (self.msg, hint["rule"], hint["grant"])
+        self.details["missing_permission"] = permission
+        return self
 
     def causes(self):
         if isinstance(self.body, dict):

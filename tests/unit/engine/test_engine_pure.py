@@ -76,8 +76,7 @@ def test_error_messages():
 
 
 def test_client_retry_policy():
-    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import Client
-    d = Client._retry_delay
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import retry_delay as d
     assert d(ApiError("get", 503, "ServiceUnavailable", "x"), 0) == 0.5
     assert d(ApiError("get", 429, "TooManyRequests", "x", body={"details": {"retryAfterSeconds": 2}}), 0) == 2.0
     assert d(ApiError("apply", 500, "InternalError", 'failed calling webhook "x": connection refused'), 2) == 2.0
