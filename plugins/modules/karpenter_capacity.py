@@ -19,10 +19,19 @@ description:
     node class, expiry, labels, annotations), carry the labels C(karpenter.sh/nodepool) and
     C(gpuaas.io/capacity-group), are owned by the NodePool, and by default carry
     C(karpenter.sh/do-not-disrupt=true) so that consolidation does not take the capacity back.
-    Their names are C(<nodepool>-<name>-<5 random lowercase letters>); they are created with
-    server-side apply (server-side dry run in check mode) and deleted through the same path.
+    Their names are C(<nodepool>-<name>-<n>), with the lowest numbers C(n) (from 1) that no NodeClaim
+    of the group holds (one being deleted still holds its name). They are created with a plain create
+    (POST; server-side dry run in check mode) and deleted with the engine. NodeClaims made by earlier
+    versions, named C(<nodepool>-<name>-<5 random lowercase letters>), still belong to the group.
   - Idempotent in count. NodeClaims of the group already being deleted do not count. A rerun with
     the same I(count) creates nothing; a rerun after one NodeClaim disappeared creates one.
+  - Safe when run concurrently for the same group (two plays, two AWX jobs). Because the names are
+    deterministic, racing runs try to create the same names and the API server lets only one of them
+    create each; the other gets C(409 AlreadyExists), reports that NodeClaim in RV(created_by_others)
+    with a warning, counts it toward I(count), and never creates another one under a different name in
+    its place. So concurrent runs with the same I(count) never make the group larger than I(count), and
+    RV(created) lists only what this run created. (A name held by a NodeClaim of another group, or by
+    one being deleted that appeared after the read, is skipped for the next free number.)
   - Scaling down deletes the NodeClaims named in I(remove) first, then those without a node yet, then
     the emptiest ones (fewest pods, not counting DaemonSet pods). Karpenter drains the node
     gracefully (PodDisruptionBudgets respected). A NodeClaim whose node runs a pod annotated
@@ -31,10 +40,19 @@ description:
   - With I(wait=true) waits, bounded by I(wait_timeout), until every NodeClaim of the group is
     C(Initialized) with its GPUs in the node's allocatable and the removed ones are gone.
   - The shape must be allowed by the NodePool's own requirements (checked before any write).
-  - NodeClaims made by hand bypass Karpenter's limit check, so the module checks the pool's
-    C(nvidia.com/gpu) limit itself when the GPUs per node are known (I(gpu_count), or the instance
-    types file or catalog, else learned from live nodes of those instance types) and refuses to pass
-    it unless I(force=true).
+  - NodeClaims made by hand bypass Karpenter's limit check, so before creating any, the module checks
+    every limit of the NodePool (C(spec.limits), that is C(cpu), C(memory), C(nvidia.com/gpu) and any other
+    resource listed there) itself, as Kubernetes quantities - what the pool's NodeClaims that are not
+    being deleted hold (their nodes' capacity; for one not launched yet, what its instance types or
+    requests promise) plus the new NodeClaims, each counted with the most any instance type of the
+    shape brings (Karpenter may launch any of them) - and refuses to pass any limit, naming the limit,
+    the pool, what is in use and what would be added, unless I(force=true).
+  - What one node of the shape brings comes from I(instance_types_file) (every resource of each
+    instance type), I(instance_type_catalog) (GPUs only), I(gpu_count) (GPUs), else from live nodes of
+    those instance types. When the pool has a limit on a resource whose amount per node is not known
+    this way, the module refuses before anything is written, naming the option to give (I(gpu_count)
+    for C(nvidia.com/gpu), I(instance_types_file) for C(cpu), C(memory) and the others); I(force=true)
+    skips the limit checks. A pool without limits needs none of this.
   - In check mode, a NodePool that does not exist yet (an earlier task of the play would create it)
     is not an error - the result says how many NodeClaims would be created, with a warning.
 options:
@@ -78,9 +96,15 @@ options:
       - A Karpenter KWOK provider instance types file (JSON) used to resolve I(gpu_count) and
         I(gpu_product) into instance types (C(resources.nvidia.com/gpu) and the offerings'
         C(nvidia.com/gpu.product) requirement).
+      - Its C(resources) (C(cpu), C(memory), C(nvidia.com/gpu), ...) are what the NodePool's limits are
+        checked with; needed when the pool limits a resource other than GPUs and no live node of the
+        instance types tells it.
     type: path
   instance_type_catalog:
-    description: Instance types to resolve I(gpu_count) and I(gpu_product) with, instead of a file.
+    description:
+      - Instance types to resolve I(gpu_count) and I(gpu_product) with, instead of a file.
+      - Their I(gpu_count) is what the NodePool's C(nvidia.com/gpu) limit is checked with; they tell
+        nothing about C(cpu) or C(memory) (use I(instance_types_file) for a pool that limits those).
     type: list
     elements: dict
     suboptions:
@@ -108,7 +132,8 @@ options:
   force:
     description:
       - Allow removing NodeClaims whose node runs pods annotated C(karpenter.sh/do-not-disrupt=true).
-      - Allow passing the NodePool's C(nvidia.com/gpu) limit.
+      - Allow passing the NodePool's limits (C(spec.limits), for example C(nvidia.com/gpu), C(cpu), C(memory));
+        the limits are then not checked at all, so the resources per node need not be known.
     type: bool
     default: false
   wait:
@@ -133,6 +158,9 @@ requirements:
   - kubernetes >= 24.2.0
 notes:
   - With the KWOK provider every NodeClaim needs instance types; give I(instance_types) or a catalog.
+  - The limit check covers this run's NodeClaims against what the pool holds when it reads it; two runs
+    for different groups of the same pool at the same moment can together pass a limit (each saw the
+    other's NodeClaims not yet). Concurrent runs for the same group are safe (see above).
 seealso:
   - module: gpuaas.orchestration.karpenter_nodepool
   - module: gpuaas.orchestration.karpenter_info
@@ -145,6 +173,7 @@ EXAMPLES = r"""
     name: finetune-nightly
     count: 2
     instance_types: [gpu-4x-l4]
+    gpu_count: 4          # what the pool's nvidia.com/gpu limit is checked with
 
 - name: Eight-GPU A100 nodes, resolved from the provider's instance types
   gpuaas.orchestration.karpenter_capacity:
@@ -172,10 +201,20 @@ changed:
   returned: always
   type: bool
 created:
-  description: Names of the NodeClaims created (in check mode, the names the server-side dry run was sent with).
+  description:
+    - Names of the NodeClaims this run created (in check mode, the names the server-side dry run was sent with).
+    - Not those a concurrent run created first (RV(created_by_others)).
   returned: always
   type: list
   elements: str
+created_by_others:
+  description:
+    - Names of NodeClaims this run was about to create that a concurrent run for the same group created
+      first (409 AlreadyExists). They count toward I(count); this run created nothing in their place.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 deleted:
   description: Names of the NodeClaims deleted.
   returned: always

@@ -270,7 +270,13 @@ class Client(object):
         from the live object (which it may read), with a warning (see ``core.access``)."""
         live = None
         if method in ("PATCH", "PUT"):
-            live = self.request("GET", path, action="get (for a check mode preview)")
+            try:
+                live = self.request("GET", path, action="get (for a check mode preview)")
+            except ApiError as e:
+                if e.status != 404:   # a server-side apply that would create the object
+                    raise
+        if method == "PATCH" and live is None and "apply-patch" not in (content_type or ""):
+            raise error   # a patch of nothing: the real write would fail too (404), say why it was not tried
         try:
             out = access.preview(method, live, body, content_type, (query or {}).get("fieldManager") or FIELD_MANAGER)
         except (ValueError, KeyError, IndexError, TypeError):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuaas.orchestration contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Capacity groups of NodeClaims (karpenter_capacity): shapes, GPU limits, scale-down (pure).
+"""Capacity groups of NodeClaims (karpenter_capacity): shapes, NodePool limits, scale-down (pure).
 
 Quantities are ``decimal.Decimal`` (``core.quantity``); reports carry ints.
 
@@ -10,12 +10,22 @@ Public API
 ``as_number(decimal)``   an int when whole, else a float (reports are JSON)
 ``quantity_or_none`` (re-export of ``kinds.nodeclaim``'s)
 ``load_instance_type_catalog(data)``   KWOK instance types document -> ``[{name, gpu_count,
-    gpu_product, labels}]``
+    gpu_product, labels, resources}]`` (``resources``: every resource of the type, as given)
 ``resolve_instance_types(catalog, gpu_count=None, gpu_product=None) -> [name]``
 ``resolve_shape(errs, params, catalog) -> shape``   ``{"instance_types", "requirements",
-    "gpus_per_node"}`` from the module options; problems go to ``errs`` (an ``ErrorCollector``)
-``gpu_limit_error(nodepool, claims, nodes_by_name, adding, gpus_per_node) -> SafetyError or None``
-    when ``adding`` NodeClaims would pass the pool's ``nvidia.com/gpu`` limit
+    "gpus_per_node", "gpu_count", "catalog"}`` from the module options; problems go to ``errs``
+    (an ``ErrorCollector``)
+``resource_value(obj, resource) -> Decimal or None``   what a Node or launched NodeClaim has of a
+    resource (status capacity/allocatable); None when it reports no resources yet
+``shape_resources(shape, resources, live=()) -> (per_node, unknown)``   the most of each
+    resource one NodeClaim of the shape can bring, and the resources it cannot know (with the
+    instance types it does not know them for)
+``unknown_resource_errors(nodepool, unknown, shape) -> [ValidationError]``   a limited resource
+    whose amount per node is not known: refused, naming the option to give
+``limits_error(nodepool, claims, nodes_by_name, adding, per_node, catalog=None) -> SafetyError or None``
+    when ``adding`` NodeClaims would pass any of the pool's ``spec.limits``
+``gpu_limit_error(nodepool, claims, nodes_by_name, adding, gpus_per_node)``   the same, for
+    ``nvidia.com/gpu`` only
 ``pod_blocks_disruption(pod) -> bool``
 ``plan_scale_down(nodeclaims, pods_by_node, remove_count, preferred=None, force=False)
     -> (victims, blocked)``; ``ValidationError`` for unknown ``remove`` names, ``SafetyError``
@@ -27,8 +37,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import SafetyError, ValidationError
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import parse_quantity
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import NOVALUE, SafetyError, ValidationError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import format_quantity, parse_quantity
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import condition_status
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodeclaim import (
     DO_NOT_DISRUPT,
@@ -36,7 +46,6 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodecla
     GPU_PRODUCT_LABEL,
     GPU_RESOURCE,
     INSTANCE_TYPE_LABEL,
-    allocatable_gpus,
     quantity_or_none,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.kinds.nodepool import NODEPOOL_LABEL
@@ -105,6 +114,8 @@ def load_instance_type_catalog(data):
             "gpu_count": int(gpus or 0),
             "gpu_product": labels.get(GPU_PRODUCT_LABEL),
             "labels": labels,
+            # the provider's file lists every resource of the type: one it leaves out is 0
+            "resources": dict((str(k), val) for k, val in resources.items()) if isinstance(resources, dict) else {},
         })
     return catalog
 
@@ -123,7 +134,7 @@ def resolve_instance_types(catalog, gpu_count=None, gpu_product=None):
 def resolve_shape(errs, params, catalog):
     """Instance types and label requirements of the requested shape, and GPUs per node if known."""
     shape = {"instance_types": list(params.get("instance_types") or []), "requirements": {},
-             "gpus_per_node": None}
+             "gpus_per_node": None, "gpu_count": params.get("gpu_count"), "catalog": catalog}
     gpu_count, gpu_product = params.get("gpu_count"), params.get("gpu_product")
     if gpu_count is not None:
         errs.check(gpu_count >= 1, "gpu_count", gpu_count, "must be at least 1")
@@ -152,52 +163,222 @@ def resolve_shape(errs, params, catalog):
     return shape
 
 
-def _promised_gpus(claim, default):
-    """GPUs a NodeClaim that has not launched yet will bring: its resource request, else its
-    ``nvidia.com/gpu.count`` requirement, else ``default`` (the shape being added)."""
+# Resources shown with binary suffixes in messages (the others as plain numbers: 96 cpu, 8 GPUs).
+_SIZE_RESOURCES = ("memory", "ephemeral-storage", "storage")
+
+
+def show_quantity(resource, value):
+    """A Decimal amount of ``resource`` as a message shows it: ``192Gi`` of memory, ``96`` cpu."""
+    if value is None:
+        return "?"
+    if resource in _SIZE_RESOURCES or resource.startswith("hugepages-"):
+        return format_quantity(value, binary=True)
+    number = as_number(value)
+    return str(number) if isinstance(number, int) else format_quantity(value)
+
+
+def resource_value(obj, resource):
+    """What a Node or a launched NodeClaim has of ``resource`` (Decimal): the larger of its
+    ``status.capacity`` and ``status.allocatable`` (KWOK nodes of hand-made NodeClaims list GPUs in
+    allocatable only); 0 when it reports resources but not this one; None when it reports none yet."""
+    status = (obj or {}).get("status") or {}
+    capacity, allocatable = status.get("capacity") or {}, status.get("allocatable") or {}
+    if not capacity and not allocatable:
+        return None
+    values = [quantity_or_none(src.get(resource)) for src in (capacity, allocatable)]
+    values = [x for x in values if x is not None]
+    return max(values) if values else parse_quantity(0)
+
+
+def _catalog_value(entry, resource):
+    """What one node of a catalog entry brings of ``resource``, None when the entry does not say.
+
+    An entry of a provider file (``resources``) lists every resource of the type; an entry of
+    ``instance_type_catalog`` only knows its GPUs (``gpu_count``)."""
+    resources = entry.get("resources")
+    if isinstance(resources, dict) and resources:
+        return quantity_or_none(resources[resource]) if resource in resources else parse_quantity(0)
+    if resource == GPU_RESOURCE and entry.get("gpu_count") is not None:
+        return parse_quantity(entry["gpu_count"])
+    return None
+
+
+def _live_value(objects, resource):
+    """The most of ``resource`` that live objects of one instance type report (None if none does)."""
+    seen = [resource_value(obj, resource) for obj in objects or []]
+    seen = [x for x in seen if x is not None]
+    return max(seen) if seen else None
+
+
+def _types_value(types, resource, catalog_by_name, live_by_type=None):
+    """(largest value over ``types``, [types not known]) from the catalog, else from live
+    NodeClaims of the type, else from live nodes of the type."""
+    values, missing = [], []
+    for name in types:
+        value = _catalog_value(catalog_by_name[name], resource) if name in catalog_by_name else None
+        if value is None:
+            claims, nodes = (live_by_type or {}).get(name, ([], []))
+            value = _live_value(claims, resource)
+            if value is None:
+                value = _live_value(nodes, resource)
+        if value is None:
+            missing.append(name)
+        else:
+            values.append(value)
+    return (max(values) if values and not missing else None), missing
+
+
+def _catalog_by_name(catalog):
+    return dict((e.get("name"), e) for e in catalog or [] if isinstance(e, dict) and e.get("name"))
+
+
+def shape_resources(shape, resources, live=()):
+    """(per_node, unknown) for the pool's limited ``resources``.
+
+    ``per_node``: resource -> the most one NodeClaim of ``shape`` can bring (Decimal): the largest
+    over the shape's instance types, since Karpenter may launch any of them; ``nvidia.com/gpu`` is
+    exactly ``gpu_count`` when given (the NodeClaim requires that GPU count label). Per instance
+    type, from the shape's catalog (``shape["catalog"]``), else from ``live`` NodeClaims of that
+    type (their status: the instance type's capacity as the cloud provider reports it), else from
+    ``live`` Nodes of that type (``live``: NodeClaims and Nodes, labelled with their instance type).
+    ``unknown``: resource -> the instance types it is not known for (``[]`` when the shape names
+    no instance types at all).
+    """
+    by_name = _catalog_by_name(shape.get("catalog"))
+    live_by_type = {}
+    for obj in live or []:
+        kind = ((obj.get("metadata") or {}).get("labels") or {}).get(INSTANCE_TYPE_LABEL)
+        if kind:
+            live_by_type.setdefault(kind, ([], []))[0 if obj.get("kind") == "NodeClaim" else 1].append(obj)
+    per_node, unknown = {}, {}
+    for resource in sorted(resources):
+        if resource == GPU_RESOURCE and shape.get("gpu_count") is not None:
+            per_node[resource] = parse_quantity(shape["gpu_count"])
+            continue
+        types = shape.get("instance_types") or []
+        if not types:
+            unknown[resource] = []
+            continue
+        value, missing = _types_value(types, resource, by_name, live_by_type)
+        if missing:
+            unknown[resource] = missing
+        else:
+            per_node[resource] = value
+    return per_node, unknown
+
+
+def unknown_resource_errors(nodepool, unknown, shape):
+    """One ``ValidationError`` per limited resource whose amount per node of ``shape`` is not
+    known: the limit cannot be checked, so the NodeClaims are refused (``force`` skips the limit
+    checks). The field is the option to give: ``gpu_count`` for GPUs, else ``instance_types_file``."""
+    pool = nodepool["metadata"]["name"]
+    limits = (nodepool.get("spec") or {}).get("limits") or {}
+    errors = []
+    for resource in sorted(unknown):
+        types = unknown[resource]
+        what = ("instance types %s" % ", ".join(types)) if types else "the shape (no instance types given or resolved)"
+        head = ("NodePool %s has a %s limit of %s, but how much %s one node of %s brings is not known (not in "
+                "instance_types_file or instance_type_catalog, and no live node of that instance type), so the "
+                "limit cannot be checked: " % (pool, resource, limits.get(resource), resource, what))
+        if resource == GPU_RESOURCE:
+            errors.append(ValidationError(
+                "gpu_count", NOVALUE, head + "give gpu_count (GPUs per node), or instance_types_file, or "
+                "instance_type_catalog entries with gpu_count for %s; or set force: true to skip the limit checks"
+                % (", ".join(types) or "the instance types")))
+        else:
+            errors.append(ValidationError(
+                "instance_types_file", NOVALUE, head + "give instance_types_file (the provider's instance types "
+                "file lists the %s of each instance type)%s; or set force: true to skip the limit checks"
+                % (resource, "" if shape.get("instance_types") else " and instance_types or gpu_count")))
+    return errors
+
+
+def _promised(claim, resource, default, catalog_by_name):
+    """What a NodeClaim that has not launched yet will bring of ``resource``: for GPUs its resource
+    request or its ``nvidia.com/gpu.count`` requirement; else the most its instance types bring
+    (when the catalog knows them all); else its resource request; else ``default`` (the shape
+    being added)."""
     spec = claim.get("spec") or {}
-    requested = quantity_or_none(((spec.get("resources") or {}).get("requests") or {}).get(GPU_RESOURCE))
+    requested = quantity_or_none(((spec.get("resources") or {}).get("requests") or {}).get(resource))
+    if resource == GPU_RESOURCE:
+        if requested is not None:
+            return requested
+        for req in spec.get("requirements") or []:
+            if req.get("key") == GPU_COUNT_LABEL and req.get("operator") == "In" and len(req.get("values") or []) == 1:
+                count = quantity_or_none(req["values"][0])
+                if count is not None:
+                    return count
+    for req in spec.get("requirements") or []:
+        if req.get("key") == INSTANCE_TYPE_LABEL and req.get("operator") == "In" and req.get("values"):
+            value, missing = _types_value(req["values"], resource, catalog_by_name)
+            if not missing:
+                return value
     if requested is not None:
         return requested
-    for req in spec.get("requirements") or []:
-        if req.get("key") == GPU_COUNT_LABEL and req.get("operator") == "In" and len(req.get("values") or []) == 1:
-            count = quantity_or_none(req["values"][0])
-            if count is not None:
-                return count
-    return parse_quantity(default)
+    return parse_quantity(default or 0)
+
+
+def pool_usage(claims, nodes_by_name, resource, default, catalog=None):
+    """What the pool's NodeClaims that are not being deleted hold of ``resource`` (Decimal): per
+    NodeClaim, what the catalog says of its instance type (launched: labelled with it), else its
+    own status (capacity, else allocatable, as the cloud provider reported them), else its node's
+    (KWOK nodes report a made-up capacity, so last), else what it promises (``_promised``)."""
+    by_name = _catalog_by_name(catalog)
+    used = parse_quantity(0)
+    for claim in claims:
+        meta = claim.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        launched_as = (meta.get("labels") or {}).get(INSTANCE_TYPE_LABEL)
+        value = _types_value([launched_as], resource, by_name)[0] if launched_as else None
+        if value is None:
+            value = resource_value(claim, resource)
+        if value is None:
+            value = resource_value(nodes_by_name.get((claim.get("status") or {}).get("nodeName")), resource)
+        if value is None:
+            value = _promised(claim, resource, default, by_name)
+        used += value
+    return used
+
+
+def limits_error(nodepool, claims, nodes_by_name, adding, per_node, catalog=None):
+    """A ``SafetyError`` (field ``count``) when ``adding`` NodeClaims, each bringing ``per_node``
+    (resource -> Decimal, ``shape_resources``), would pass any of the pool's ``spec.limits``
+    (hand-made NodeClaims bypass Karpenter's own limit check), else None. Every limit passed is
+    named: the resource, the limit, what is in use, what would be added. Limits whose per-node
+    amount is not in ``per_node`` are not checked here (``unknown_resource_errors``)."""
+    limits = (nodepool.get("spec") or {}).get("limits") or {}
+    if not adding:
+        return None
+    pool = nodepool["metadata"]["name"]
+    passed = []
+    for resource in sorted(limits):
+        limit = quantity_or_none(limits[resource])
+        each = per_node.get(resource)
+        if limit is None or each is None:
+            continue
+        used = pool_usage(claims, nodes_by_name, resource, each, catalog)
+        wanted = each * adding
+        if used + wanted <= limit:
+            continue
+        passed.append("%d more NodeClaims of %s %s each need %s %s but NodePool %s has %s of its %s limit %s in use "
+                      "(%s > %s)" % (adding, show_quantity(resource, each), resource, show_quantity(resource, wanted),
+                                     resource, pool, show_quantity(resource, used), resource, limits[resource],
+                                     show_quantity(resource, used + wanted), show_quantity(resource, limit)))
+    if not passed:
+        return None
+    return SafetyError("; ".join(passed), field="count", affected=["NodePool/%s" % pool],
+                       hint="raise the limit, lower count, or set force: true to do it anyway")
 
 
 def gpu_limit_error(nodepool, claims, nodes_by_name, adding, gpus_per_node):
-    """A ``SafetyError`` (field ``count``) when ``adding`` NodeClaims of ``gpus_per_node`` GPUs would
-    pass the pool's ``nvidia.com/gpu`` limit (hand-made NodeClaims bypass Karpenter's own limit
-    check), else None.
-
-    Used GPUs: per non-deleting NodeClaim of the pool, its node's allocatable GPUs, else the
-    NodeClaim's own status.allocatable (launched, not registered yet), else what it promises
-    (``_promised_gpus``).
-    """
-    limit = quantity_or_none(((nodepool.get("spec") or {}).get("limits") or {}).get(GPU_RESOURCE))
-    if limit is None or not adding or not gpus_per_node:
+    """``limits_error`` for the pool's ``nvidia.com/gpu`` limit alone, ``gpus_per_node`` GPUs each."""
+    if not gpus_per_node:
         return None
-    used = parse_quantity(0)
-    for claim in claims:
-        if (claim.get("metadata") or {}).get("deletionTimestamp"):
-            continue
-        node = nodes_by_name.get((claim.get("status") or {}).get("nodeName"))
-        value = allocatable_gpus(node)
-        if value is None:
-            value = allocatable_gpus(claim)
-        if value is None:
-            value = _promised_gpus(claim, gpus_per_node)
-        used += value
-    wanted = adding * gpus_per_node
-    if used + wanted <= limit:
-        return None
-    pool = nodepool["metadata"]["name"]
-    return SafetyError(
-        "%d more NodeClaims of %d GPUs need %d GPUs but NodePool %s has %s of its nvidia.com/gpu limit %s in use; "
-        "raise the limit or use force" % (adding, gpus_per_node, wanted, pool, as_number(used), as_number(limit)),
-        field="count", affected=["NodePool/%s" % pool])
+    pool = dict(nodepool, spec=dict(nodepool.get("spec") or {}))
+    limits = pool["spec"].get("limits") or {}
+    pool["spec"]["limits"] = dict((k, val) for k, val in limits.items() if k == GPU_RESOURCE)
+    return limits_error(pool, claims, nodes_by_name, adding, {GPU_RESOURCE: parse_quantity(gpus_per_node)})
 
 
 def pod_blocks_disruption(pod):

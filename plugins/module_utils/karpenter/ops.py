@@ -19,6 +19,12 @@ Public API
     problem raised together), also those of a cluster plan's capacity entries.
 ``run_capacity(client, params, check_mode=False, diff=False)``
     karpenter_capacity: N NodeClaims of one shape in a pool (``kinds.nodeclaim.DESCRIPTION``).
+    Every limit of the pool is checked before the first write (``capacity.limits_error``; a
+    limited resource whose amount per node is not known is refused). NodeClaims are created with
+    POST under deterministic names (``nodeclaim.free_names``): two concurrent runs for the same
+    group race for the same names and the API server lets one create each; the other gets 409
+    AlreadyExists and reports the NodeClaim in ``created_by_others`` (never creating another one
+    in its place), so concurrent runs never create more NodeClaims than ``count``.
 ``run_disruption(client, params, check_mode=False, diff=False)``
     karpenter_disruption: pause/resume a pool's budgets; mark/unmark nodes do-not-disrupt.
 ``run_info(client, params, check_mode=False, diff=False)``
@@ -33,11 +39,13 @@ import time
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
-from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import KINDS, label_selector
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import FIELD_MANAGER, KINDS, label_selector
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.compare import intent_digest, with_intent
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     ApiError,
     ErrorCollector,
     GpuaasError,
+    PartialRun,
     raise_all,
 )
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.wait import wait_for
@@ -154,16 +162,10 @@ def capacity_inputs(params):
     return labels or {}, shape
 
 
-def _gpus_of_instance_types(client, instance_types):
-    """The most GPUs a live node of one of ``instance_types`` has allocatable (0 if none is known)."""
-    selector = "%s in (%s)" % (nc.INSTANCE_TYPE_LABEL, ",".join(instance_types))
-    return max([int(nc.allocatable_gpus(node) or 0) for node in client.list(NODE, label_selector=selector)] or [0])
-
-
-def _capacity_result(changed, created, deleted, count, summaries, blocked, start, warnings):
+def _capacity_result(changed, created, deleted, count, summaries, blocked, start, warnings, raced=()):
     """The karpenter_capacity result (``summaries``: nodeclaim_summary of the group's NodeClaims)."""
-    out = {"changed": changed, "created": created, "deleted": deleted, "count": count,
-           "nodeclaims": summaries, "nodes": [s["node"] for s in summaries if s["node"]],
+    out = {"changed": changed, "created": created, "deleted": deleted, "created_by_others": list(raced),
+           "count": count, "nodeclaims": summaries, "nodes": [s["node"] for s in summaries if s["node"]],
            "blocked": blocked, "timings": _timings(start)}
     if warnings:
         out["warnings"] = warnings
@@ -180,25 +182,99 @@ def _pods_by_node(client, node_names):
     return dict((node, client.list(POD, field_selector="spec.nodeName=%s" % node)) for node in node_names)
 
 
-def _check_gpu_limit(client, pool, shape, adding, warnings):
-    """Refuse (SafetyError) NodeClaims that would pass the pool's GPU limit, when GPUs per node are known."""
-    pool_name = pool["metadata"]["name"]
-    gpus = shape.get("gpus_per_node")
-    if not gpus and nc.GPU_RESOURCE in ((pool.get("spec") or {}).get("limits") or {}) and shape["instance_types"]:
-        # instance types without a catalog: learn their GPUs from live nodes of those types
-        gpus = _gpus_of_instance_types(client, shape["instance_types"])
-        if not gpus:
-            warnings.append("NodePool %s has an nvidia.com/gpu limit, but the GPUs per node of %s are not "
-                            "known (no catalog, no live node of that type): the limit was not checked before "
-                            "creating NodeClaims; give gpu_count or instance_types_file"
-                            % (pool_name, ", ".join(shape["instance_types"])))
-    if not gpus:
+def _check_limits(client, pool, shape, adding, pool_claims):
+    """Refuse NodeClaims that would pass any of the pool's ``spec.limits`` (``SafetyError``), and
+    those whose amount of a limited resource per node is not known (``ValidationError`` naming the
+    option to give): nothing is written before this passes. ``pool_claims``: the pool's NodeClaims,
+    from the same read as the group's (so a concurrent run's new ones count once or not at all)."""
+    limits = (pool.get("spec") or {}).get("limits") or {}
+    if not limits or not adding:
         return
-    selector = "%s=%s" % (np.NODEPOOL_LABEL, pool_name)
+    per_node, unknown = cap.shape_resources(shape, limits)
+    if unknown and shape["instance_types"]:
+        # instance types the catalog does not know: learn them from live NodeClaims and nodes of those types
+        selector = "%s in (%s)" % (nc.INSTANCE_TYPE_LABEL, ",".join(shape["instance_types"]))
+        live = client.list(NODECLAIM, label_selector=selector) + client.list(NODE, label_selector=selector)
+        per_node, unknown = cap.shape_resources(shape, limits, live=live)
+    raise_all(cap.unknown_resource_errors(pool, unknown, shape))
+    selector = "%s=%s" % (np.NODEPOOL_LABEL, pool["metadata"]["name"])
     nodes = dict((n["metadata"]["name"], n) for n in client.list(NODE, label_selector=selector))
-    error = cap.gpu_limit_error(pool, client.list(NODECLAIM, label_selector=selector), nodes, adding, gpus)
+    error = cap.limits_error(pool, pool_claims, nodes, adding, per_node, shape.get("catalog"))
     if error is not None:
         raise error
+
+
+def _of_group(claim, pool_name, group):
+    labels = ((claim or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get(np.NODEPOOL_LABEL) == pool_name and labels.get(nc.CAPACITY_GROUP_LABEL) == group
+
+
+def _post_claim(client, item, check_mode):
+    """Create one NodeClaim with POST (fails with 409 when the name exists, unlike server-side
+    apply), with the intent digest and field manager the engine would have written it with."""
+    body = with_intent(item.obj, FIELD_MANAGER, intent_digest(item.obj, item.quantity_paths))
+    query = {"fieldManager": FIELD_MANAGER}
+    if check_mode:
+        query["dryRun"] = "All"
+    return client.request("POST", NODECLAIM.path(), query=query, body=body,
+                          action="create%s" % (" (dry run)" if check_mode else ""), obj=item.ref)
+
+
+MAX_NAME_SKIPS = 20
+
+
+def _create_claims(client, pool, group, shape, labels, protect, taken, need, check_mode, start):
+    """Create ``need`` NodeClaims of the group under the lowest free deterministic names;
+    returns (created, raced).
+
+    A 409 AlreadyExists for a NodeClaim of this group that is not being deleted means a concurrent
+    run created that very name first: it goes to ``raced`` and counts toward ``need`` - nothing is
+    created under another name to make up for it, so racing runs never make more than ``need``
+    together. A name held by another group's NodeClaim (``<pool>-<group>-<n>`` of a pool and group
+    whose names run into each other) or by one being deleted that appeared after the read is
+    skipped for the next free name, which racing runs choose alike.
+    """
+    pool_name = pool["metadata"]["name"]
+    taken = set(taken)
+
+    def item_for(name):
+        taken.add(name)
+        obj = nc.render_nodeclaim(pool, group, shape, name, labels=labels, protect=protect)
+        return nc.DESCRIPTION.item({"state": "present"}, obj, wait=False)
+
+    queue = [item_for(name) for name in nc.free_names(pool_name, group, taken, need)]
+    errs = ErrorCollector()
+    for it in queue:
+        errs.extend(e.for_object(it.ref) if len(queue) > 1 else e for e in it.validate())
+    errs.raise_if_any()
+    created, raced, skips = [], [], 0
+    while queue:
+        it = queue.pop(0)
+        try:
+            _post_claim(client, it, check_mode)
+            created.append(it.name)
+            continue
+        except ApiError as exc:
+            if exc.status != 409 or exc.reason not in ("AlreadyExists", None):
+                if not created or check_mode:
+                    raise
+                raise PartialRun(exc, {
+                    "changed": True, "timings": _timings(start),
+                    "results": [{"ref": NODECLAIM.ref(n), "kind": "NodeClaim", "name": n, "action": "created"}
+                                for n in created],
+                    "failed_object": {"ref": it.ref, "error": str(exc), "api_error": exc.summary()}})
+        live = client.get(NODECLAIM, it.name)
+        if live is not None and _of_group(live, pool_name, group) and not live["metadata"].get("deletionTimestamp"):
+            raced.append(it.name)
+            continue
+        skips += 1
+        if skips > MAX_NAME_SKIPS:
+            raise GpuaasError("name: could not find a free NodeClaim name for capacity group %s of NodePool %s "
+                              "after %d names held by other NodeClaims (last: %s)" % (group, pool_name, skips, it.name))
+        replacement = item_for(nc.free_names(pool_name, group, taken, 1)[0])
+        raise_all(replacement.validate())
+        queue.append(replacement)
+    return created, raced
 
 
 def _missing_pool(pool_name, group, count, check_mode, diff, start):
@@ -210,10 +286,10 @@ def _missing_pool(pool_name, group, count, check_mode, diff, start):
         raise GpuaasError("nodepool: NodePool %s does not exist" % pool_name)
     # An earlier task of the same play (not run for real in check mode) may create the pool: say
     # what would be created instead of failing the whole dry run.
-    would = ["%s-%s-<new %d>" % (pool_name, group, i + 1) for i in range(count)]
+    would = nc.free_names(pool_name, group, (), count)
     out = _capacity_result(True, would, [], count, [], {}, start,
                            ["NodePool %s does not exist (yet): %d NodeClaim(s) would be created once it "
-                            "does (not validated by the API server, GPU limit not checked)" % (pool_name, count)])
+                            "does (not validated by the API server, limits not checked)" % (pool_name, count)])
     if diff:
         out["diff"] = {"before": {"nodeclaims": []}, "after": {"nodeclaims": would}}
     return out
@@ -257,17 +333,23 @@ def run_capacity(client, params, check_mode=False, diff=False):
     if shape is not None:
         raise_all(nc.shape_errors(pool, shape))
     warnings = []
-    current, everything = _group_claims(client, pool_name, group)
-    items, blocked = [], {}
+    # one read of the pool's NodeClaims: the group's, and what the limits count
+    pool_claims = client.list(NODECLAIM, label_selector=label_selector({np.NODEPOOL_LABEL: pool_name}))
+    everything = [c for c in pool_claims if _of_group(c, pool_name, group)]
+    current = [c for c in everything if not c["metadata"].get("deletionTimestamp")]
+    blocked, created, deleted, raced = {}, [], [], []
     if len(current) < count:
+        adding = count - len(current)
         if not params.get("force"):
-            _check_gpu_limit(client, pool, shape, count - len(current), warnings)
-        taken = set(c["metadata"]["name"] for c in everything)
-        for _i in range(count - len(current)):
-            name = nc.new_name(pool_name, group, taken)
-            taken.add(name)
-            obj = nc.render_nodeclaim(pool, group, shape, name, labels=labels, protect=params.get("do_not_disrupt"))
-            items.append(nc.DESCRIPTION.item({"state": "present"}, obj, wait=False))
+            _check_limits(client, pool, shape, adding, pool_claims)
+        created, raced = _create_claims(client, pool, group, shape, labels, params.get("do_not_disrupt"),
+                                        [c["metadata"]["name"] for c in everything], adding, check_mode, start)
+        warnings.extend(w for w in getattr(client, "warnings", None) or [] if w not in warnings)
+        if raced:
+            warnings.append("NodeClaim(s) %s of capacity group %s were created by another run at the same time "
+                            "(409 AlreadyExists): they count toward count %d, this run did not create them%s"
+                            % (", ".join(raced), group, count,
+                               " (it created %s)" % ", ".join(created) if created else " (it created none)"))
     elif len(current) > count:
         nodes = [(c.get("status") or {}).get("nodeName") for c in current]
         victims, blocked = cap.plan_scale_down(current, _pods_by_node(client, [n for n in nodes if n]),
@@ -275,10 +357,8 @@ def run_capacity(client, params, check_mode=False, diff=False):
                                                force=params.get("force"))
         items = [nc.DESCRIPTION.item({"state": "absent", "name": victim["metadata"]["name"]}, None, wait=False)
                  for victim in victims]
-    created, deleted = [], []
-    if items:
         result = engine.run(client, items, check_mode=check_mode)
-        created, deleted = _names(result, "created"), _names(result, "deleted")
+        deleted = _names(result, "deleted")
         warnings.extend(w for w in result.get("warnings") or [] if w not in warnings)
 
     def snapshot():
@@ -291,11 +371,12 @@ def run_capacity(client, params, check_mode=False, diff=False):
     claims, _every, node_map = snapshot()
     summaries = sorted((cap.nodeclaim_summary(c, node_map.get((c.get("status") or {}).get("nodeName")))
                         for c in claims), key=lambda s: s["name"])
-    out = _capacity_result(bool(created or deleted), created, deleted, count, summaries, blocked, start, warnings)
+    out = _capacity_result(bool(created or deleted), created, deleted, count, summaries, blocked, start, warnings,
+                           raced=raced)
     if diff:
         before = sorted(c["metadata"]["name"] for c in current)
         out["diff"] = {"before": {"nodeclaims": before},
-                       "after": {"nodeclaims": sorted([n for n in before if n not in deleted] + created)}}
+                       "after": {"nodeclaims": sorted([n for n in before if n not in deleted] + created + raced)}}
     return out
 
 

@@ -4,8 +4,11 @@
 """The Karpenter NodeClaim (karpenter.sh/v1): ``DESCRIPTION``, the one home of the kind.
 
 NodeClaims are made by karpenter_capacity from a NodePool's template: one capacity group of
-one shape. Their names are generated here (server-side apply needs a name): ``<pool>-<group>-<5
-random lowercase letters>``.
+one shape. Their names are made here and are deterministic: ``<pool>-<group>-<n>``, with the lowest
+numbers not taken by a NodeClaim that exists (one being deleted included), so that two runs for the
+same group that race choose the same names and the API server lets only one create each
+(karpenter_capacity creates them with POST: the loser gets 409 AlreadyExists). NodeClaims made by
+earlier versions (``<pool>-<group>-<5 random lowercase letters>``) still belong to their group.
 
 Public API
 ----------
@@ -21,7 +24,8 @@ Public API
     requirements do not allow are left out (``shape_errors`` reports them).
 ``shape_errors(nodepool, shape) -> [ValidationError]``   shape values the pool does not allow
 ``requirement_allows(req, value) -> bool``   In/NotIn/Exists/DoesNotExist/Gt/Lt/Gte/Lte
-``new_name(pool, group, taken=(), rand=None) -> str``
+``claim_name(pool, group, number) -> str``   ``<pool>-<group>-<number>``
+``free_names(pool, group, taken, how_many) -> [str]``   the lowest-numbered names not in ``taken``
 ``validate_nodeclaim(obj) -> [ValidationError]``, ``nodeclaim_immutable(obj, live)``
 ``quantity_or_none(value) -> Decimal or None``   a live quantity that may be missing or unreadable
 ``allocatable_gpus(obj) -> Decimal or None``   ``nvidia.com/gpu`` of a Node's or NodeClaim's
@@ -34,7 +38,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import random
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import engine
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
@@ -60,7 +63,6 @@ CAPACITY_GROUP_LABEL = "gpuaas.io/capacity-group"
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_COUNT_LABEL = "nvidia.com/gpu.count"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
-_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def requirement_allows(req, value):
@@ -117,13 +119,22 @@ def shape_errors(nodepool, shape):
     return _merged_requirements(nodepool, shape)[1]
 
 
-def new_name(pool, group, taken=(), rand=None):
-    """``<pool>-<group>-<5 random lowercase letters>``, not one of ``taken``."""
-    rand = rand or random.SystemRandom()
-    while True:
-        name = "%s-%s-%s" % (pool, group, "".join(rand.choice(_NAME_CHARS) for _i in range(5)))
+def claim_name(pool, group, number):
+    """``<pool>-<group>-<number>``: the deterministic name of a capacity group's NodeClaim."""
+    return "%s-%s-%d" % (pool, group, number)
+
+
+def free_names(pool, group, taken, how_many):
+    """The ``how_many`` lowest-numbered names ``<pool>-<group>-<n>`` (n from 1) not in ``taken``
+    (the names of every NodeClaim of the group that exists, those being deleted included)."""
+    taken = set(taken or ())
+    names, number = [], 0
+    while len(names) < how_many:
+        number += 1
+        name = claim_name(pool, group, number)
         if name not in taken:
-            return name
+            names.append(name)
+    return names
 
 
 def render_nodeclaim(nodepool, group, shape, name, labels=None, protect=True):

@@ -6,14 +6,16 @@ from kt_support import wait_until
 
 MOD = "karpenter_capacity"
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-INSTANCE_TYPES_FILE = os.path.join(REPO, ".cluster", "instance-types.json")
+INSTANCE_TYPES_FILE = os.path.join(os.environ.get("GPUAAS_CLUSTER_DIR") or os.path.join(REPO, ".cluster"),
+                                   "instance-types.json")
 
 
 def shape():
-    """4x L4 nodes, resolved from the provider's instance types file when there is one."""
+    """4x L4 nodes, resolved from the provider's instance types file when there is one (else the
+    GPUs per node are given: the pool's GPU limit must be checkable)."""
     if os.path.exists(INSTANCE_TYPES_FILE):
         return {"gpu_count": 4, "gpu_product": "NVIDIA-L4", "instance_types_file": INSTANCE_TYPES_FILE}
-    return {"instance_types": ["gpu-4x-l4"]}
+    return {"instance_types": ["gpu-4x-l4"], "gpu_count": 4}
 
 
 def names(claims):
@@ -67,12 +69,20 @@ def test_capacity_ensure_rerun_replace_scale_down(kenv, ansible, namespace):
     assert sorted(c["name"] for c in info["nodeclaims"]) == first
     assert all(c["capacity_group"] == "train" for c in info["nodeclaims"])
 
-    # one disappears: a rerun creates exactly one
+    # deterministic names: <pool>-<group>-<n>, the lowest free numbers
+    assert first == ["%s-train-1" % pool, "%s-train-2" % pool]
+
+    # one disappears: a rerun creates exactly one (under the lowest free name: the lost one's once
+    # it is gone, the next one while it is still being deleted)
+    lost_uid = [c for c in claims if c["metadata"]["name"] == first[0]][0]["metadata"]["uid"]
     kenv.nc_api.delete(name=first[0])
     res = ansible.module(MOD, args)
     assert res["changed"] is True and len(res["created"]) == 1 and res["deleted"] == []
-    now = names(kenv.claims(pool))
-    assert len(now) == 2 and first[1] in now and first[0] not in now and res["created"][0] in now
+    assert res["created_by_others"] == [] and res["created"][0] in ("%s-train-1" % pool, "%s-train-3" % pool)
+    live_now = kenv.claims(pool)
+    now = names(live_now)
+    assert len(now) == 2 and first[1] in now and res["created"][0] in now
+    assert lost_uid not in [c["metadata"]["uid"] for c in live_now]
 
     # a do-not-disrupt pod on the new node; scale to 1 must remove the other one, gracefully
     keep = res["created"][0]

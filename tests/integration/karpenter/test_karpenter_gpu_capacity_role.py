@@ -19,7 +19,7 @@ def test_gpu_capacity_role_present_then_absent(kenv, ansible):
         "gpu_capacity_labels": {"gpuaas.io/kt": tid},
         "gpu_capacity_taints": [{"key": "gpuaas.io/kt-" + tid, "value": "true", "effect": "NoSchedule"}],
         "gpu_capacity_gpu_limit": 8,
-        "gpu_capacity_groups": [{"name": "serve", "count": 1, "instance_types": ["gpu-1x-l4"]}],
+        "gpu_capacity_groups": [{"name": "serve", "count": 1, "instance_types": ["gpu-1x-l4"], "gpu_count": 1}],
         "gpu_capacity_pause": True,
         "gpu_capacity_pause_reason": "role test",
         "gpu_capacity_wait_timeout": 120,

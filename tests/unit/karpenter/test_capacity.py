@@ -1,6 +1,5 @@
 """Unit tests of NodeClaims and capacity groups: the NodeClaim description, shapes, the GPU limit
 check with Decimal quantities, scale-down planning, summaries."""
-import random
 import re
 from decimal import Decimal
 
@@ -93,12 +92,19 @@ def test_requirement_allows(op, values, value, allowed):
     assert nc.requirement_allows({"key": "k", "operator": op, "values": values}, value) is allowed
 
 
-def test_new_names_are_valid_and_avoid_taken_ones():
-    rand = random.Random(1)
-    first = nc.new_name("gp", "train", rand=random.Random(1))
-    assert re.match(r"^gp-train-[a-z]{5}$", first)
-    second = nc.new_name("gp", "train", taken={first}, rand=rand)
-    assert second != first and re.match(r"^gp-train-[a-z]{5}$", second)
+def test_deterministic_names_lowest_free_numbers():
+    assert nc.claim_name("gp", "train", 3) == "gp-train-3"
+    assert nc.free_names("gp", "train", (), 2) == ["gp-train-1", "gp-train-2"]
+    # taken: live ones, one being deleted (still holds its name), one of an earlier version
+    taken = {"gp-train-1", "gp-train-3", "gp-train-abcde"}
+    assert nc.free_names("gp", "train", taken, 3) == ["gp-train-2", "gp-train-4", "gp-train-5"]
+    assert nc.free_names("gp", "train", taken, 0) == []
+    # the same view gives the same names: two racing runs try the same ones
+    assert nc.free_names("gp", "train", set(taken), 2) == nc.free_names("gp", "train", list(taken), 2)
+    for name in nc.free_names("gp", "train", taken, 3):
+        assert re.match(r"^gp-train-[1-9][0-9]*$", name)
+        claim_obj = nc.render_nodeclaim(POOL, "train", {"instance_types": ["gpu-4x-l4"]}, name)
+        assert nc.DESCRIPTION.validate(claim_obj) == []
 
 
 def test_claim_ready():
@@ -228,6 +234,156 @@ def test_gpu_limit_counts_nodeclaims_not_launched_yet():
     # one of unknown size counts as the shape being added
     assert c.gpu_limit_error(pool, [unknown], {}, 1, 4) is None                         # 4 + 4 = 8
     assert c.gpu_limit_error(pool, [unknown], {}, 2, 4) is not None                     # 4 + 8 = 12
+
+
+# the local cluster's KWOK instance types (tests/cluster/cluster.py), as the provider file has them
+FILE = [{"name": name, "resources": {"cpu": cpu, "memory": mem, "pods": "110", "nvidia.com/gpu": str(gpus)},
+         "offerings": [{"Requirements": [{"key": "nvidia.com/gpu.product", "operator": "In", "values": [product]},
+                                         {"key": "nvidia.com/gpu.count", "operator": "In", "values": [str(gpus)]}]}]}
+        for name, gpus, product, cpu, mem in [("gpu-1x-l4", 1, "NVIDIA-L4", "8", "32Gi"),
+                                              ("gpu-4x-l4", 4, "NVIDIA-L4", "48", "192Gi"),
+                                              ("gpu-8x-a100", 8, "NVIDIA-A100-SXM4-80GB", "96", "1152Gi")]]
+
+
+def file_shape(**params):
+    errs = ErrorCollector()
+    shape = c.resolve_shape(errs, params, c.load_instance_type_catalog(FILE))
+    assert not errs.errors, errs.errors
+    return shape
+
+
+def limited_pool(**limits):
+    return {"metadata": {"name": "gp"}, "spec": {"limits": limits}}
+
+
+def test_catalog_keeps_every_resource():
+    cat = c.load_instance_type_catalog(FILE)
+    assert cat[1]["resources"] == {"cpu": "48", "memory": "192Gi", "pods": "110", "nvidia.com/gpu": "4"}
+    assert cat[1]["gpu_count"] == 4 and cat[1]["gpu_product"] == "NVIDIA-L4"
+
+
+def test_shape_resources_from_the_file_the_largest_instance_type():
+    shape = file_shape(gpu_product="NVIDIA-L4")                    # gpu-1x-l4 or gpu-4x-l4
+    per_node, unknown = c.shape_resources(shape, ["cpu", "memory", "nvidia.com/gpu", "pods", "example.com/fpga"])
+    assert unknown == {}
+    assert per_node == {"cpu": Decimal(48), "memory": Decimal(192 * 2 ** 30), "nvidia.com/gpu": Decimal(4),
+                        "pods": Decimal(110), "example.com/fpga": Decimal(0)}    # the file lists all it has
+    per_node, unknown = c.shape_resources(file_shape(gpu_count=1), ["cpu", "nvidia.com/gpu"])
+    assert per_node == {"cpu": Decimal(8), "nvidia.com/gpu": Decimal(1)} and unknown == {}
+
+
+def test_shape_resources_unknown_without_catalog_or_live_node():
+    errs = ErrorCollector()
+    shape = c.resolve_shape(errs, {"instance_types": ["gpu-4x-l4"]}, None)
+    per_node, unknown = c.shape_resources(shape, ["cpu", "nvidia.com/gpu"])
+    assert per_node == {} and unknown == {"cpu": ["gpu-4x-l4"], "nvidia.com/gpu": ["gpu-4x-l4"]}
+    # gpu_count says the GPUs (the NodeClaim requires that count), not the cpu
+    shape = c.resolve_shape(errs, {"instance_types": ["gpu-4x-l4"], "gpu_count": 4}, None)
+    per_node, unknown = c.shape_resources(shape, ["cpu", "nvidia.com/gpu"])
+    assert per_node == {"nvidia.com/gpu": Decimal(4)} and unknown == {"cpu": ["gpu-4x-l4"]}
+    # no instance types at all (gpu_count without a catalog): nothing but the GPUs is known
+    shape = c.resolve_shape(errs, {"gpu_count": 4}, None)
+    assert c.shape_resources(shape, ["memory"]) == ({}, {"memory": []})
+    assert not errs.errors
+
+
+def test_shape_resources_from_option_catalog_and_live_nodes():
+    catalog = [{"name": "gpu-4x-l4", "gpu_count": 4, "gpu_product": None},
+               {"name": "gpu-1x-l4", "gpu_count": None, "gpu_product": None}]
+    errs = ErrorCollector()
+    shape = c.resolve_shape(errs, {"instance_types": ["gpu-4x-l4", "gpu-1x-l4"]}, catalog)
+    per_node, unknown = c.shape_resources(shape, ["nvidia.com/gpu", "cpu"])
+    assert per_node == {} and unknown == {"nvidia.com/gpu": ["gpu-1x-l4"], "cpu": ["gpu-4x-l4", "gpu-1x-l4"]}
+    live = [{"metadata": {"labels": {nc.INSTANCE_TYPE_LABEL: "gpu-1x-l4"}},
+             "status": {"capacity": {"cpu": "8", "memory": "32Gi"}, "allocatable": {"nvidia.com/gpu": "1"}}},
+            {"metadata": {"labels": {nc.INSTANCE_TYPE_LABEL: "gpu-4x-l4"}},
+             "status": {"capacity": {"cpu": "48"}}},
+            {"metadata": {"labels": {nc.INSTANCE_TYPE_LABEL: "gpu-4x-l4"}}, "status": {}}]   # not registered
+    per_node, unknown = c.shape_resources(shape, ["nvidia.com/gpu", "cpu"], live=live)
+    assert per_node == {"nvidia.com/gpu": Decimal(4), "cpu": Decimal(48)} and unknown == {}
+    # a live NodeClaim of the type says what the provider says (KWOK nodes report a made-up capacity)
+    kwok_node = {"kind": "Node", "metadata": {"labels": {nc.INSTANCE_TYPE_LABEL: "gpu-1x-l4"}},
+                 "status": {"capacity": {"cpu": "32", "memory": "256Gi"},
+                            "allocatable": {"cpu": "7900m", "nvidia.com/gpu": "1"}}}
+    its_claim = {"kind": "NodeClaim", "metadata": {"labels": {nc.INSTANCE_TYPE_LABEL: "gpu-1x-l4"}},
+                 "status": {"capacity": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"}}}
+    shape = c.resolve_shape(errs, {"instance_types": ["gpu-1x-l4"]}, None)
+    assert c.shape_resources(shape, ["cpu"], live=[kwok_node])[0] == {"cpu": Decimal(32)}
+    assert c.shape_resources(shape, ["cpu", "memory"], live=[kwok_node, its_claim])[0] == {
+        "cpu": Decimal(8), "memory": Decimal(32 * 2 ** 30)}
+
+
+def test_unknown_resources_are_refused_naming_the_option():
+    pool = limited_pool(**{"nvidia.com/gpu": "16", "memory": "1Ti"})
+    errors = c.unknown_resource_errors(pool, {"nvidia.com/gpu": ["gpu-8x-a100"], "memory": ["gpu-8x-a100"]},
+                                       {"instance_types": ["gpu-8x-a100"]})
+    assert [e.field for e in errors] == ["instance_types_file", "gpu_count"]
+    assert all(isinstance(e, ValidationError) for e in errors)
+    gpu = errors[1].problem
+    assert "NodePool gp has a nvidia.com/gpu limit of 16" in gpu and "gpu-8x-a100" in gpu
+    assert "give gpu_count" in gpu and "instance_types_file" in gpu and "force" in gpu
+    assert "(got" not in str(errors[1])
+    assert "memory of each instance type" in errors[0].problem
+    assert c.unknown_resource_errors(pool, {}, {"instance_types": ["x"]}) == []
+
+
+def test_limits_error_checks_cpu_and_memory_as_quantities():
+    pool = limited_pool(cpu="100", memory="400Gi", **{"nvidia.com/gpu": "100"})
+    per_node, unknown = c.shape_resources(file_shape(gpu_count=4), pool["spec"]["limits"])
+    assert not unknown
+    running = {"metadata": {"name": "a"}, "status": {"nodeName": "na"}}
+    nodes = {"na": {"status": {"capacity": {"cpu": "48", "memory": "196608Mi"},
+                               "allocatable": {"cpu": "47500m", "nvidia.com/gpu": "4"}}}}
+    assert c.limits_error(pool, [running], nodes, 0, per_node) is None
+    assert c.limits_error(pool, [running], nodes, 1, per_node) is None           # 96 cpu, 384Gi
+    err = c.limits_error(pool, [running], nodes, 2, per_node)                     # 144 cpu, 576Gi
+    assert isinstance(err, SafetyError) and err.field == "count" and err.affected == ["NodePool/gp"]
+    text = str(err)
+    assert "2 more NodeClaims of 48 cpu each need 96 cpu but NodePool gp has 48 of its cpu limit 100 in use" in text
+    assert "(144 > 100)" in text
+    assert "each need 384Gi memory but NodePool gp has 192Gi of its memory limit 400Gi in use (576Gi > 400Gi)" in text
+    assert "nvidia.com/gpu" not in text and "force" in text
+    # a memory limit in another spelling of the same quantity
+    pool = limited_pool(memory="0.375Ti")
+    assert c.limits_error(pool, [running], nodes, 1, per_node) is None           # 384Gi == 0.375Ti
+    assert c.limits_error(limited_pool(memory="383Gi"), [running], nodes, 1, per_node) is not None
+
+
+def test_limits_error_counts_unlaunched_claims_by_their_instance_types():
+    catalog = c.load_instance_type_catalog(FILE)
+    pool = limited_pool(cpu="100")
+    # made by Karpenter a moment ago: its pods request little, its instance type is big
+    karpenters = {"metadata": {"name": "k"}, "spec": {
+        "resources": {"requests": {"cpu": "100m"}},
+        "requirements": [{"key": nc.INSTANCE_TYPE_LABEL, "operator": "In", "values": ["gpu-1x-l4", "gpu-8x-a100"]}]}}
+    deleting = {"metadata": {"name": "d", "deletionTimestamp": "x"}, "status": {"capacity": {"cpu": "96"}}}
+    per_node = {"cpu": Decimal(8)}
+    assert c.pool_usage([karpenters, deleting], {}, "cpu", Decimal(8), catalog) == Decimal(96)
+    err = c.limits_error(pool, [karpenters, deleting], {}, 1, per_node, catalog)           # 96 + 8 = 104
+    assert err is not None and "has 96 of its cpu limit 100 in use" in str(err)
+    # without a catalog the request is all that is known of it (a lower bound)
+    assert c.pool_usage([karpenters], {}, "cpu", Decimal(8)) == Decimal("0.1")
+    # launched, not registered yet: its own status counts
+    launched = {"metadata": {"name": "l"}, "status": {"capacity": {"cpu": "48"}}}
+    assert c.pool_usage([launched], {}, "cpu", Decimal(8), catalog) == Decimal(48)
+    # launched as an instance type the catalog knows: the catalog's capacity (its status may
+    # list only allocatable)
+    as_4x = {"metadata": {"name": "x", "labels": {nc.INSTANCE_TYPE_LABEL: "gpu-4x-l4"}},
+             "status": {"allocatable": {"cpu": "47900m"}}}
+    assert c.pool_usage([as_4x], {}, "cpu", Decimal(8), catalog) == Decimal(48)
+    assert c.pool_usage([as_4x], {}, "cpu", Decimal(8)) == Decimal("47.9")
+    # a launched NodeClaim's own capacity counts before its node's (KWOK nodes: a made-up capacity)
+    registered = {"metadata": {"name": "r"}, "status": {"nodeName": "nr", "capacity": {"cpu": "8"}}}
+    assert c.pool_usage([registered], {"nr": {"status": {"capacity": {"cpu": "32"}}}}, "cpu", Decimal(8)) == 8
+    # a registered node without the resource has none of it
+    assert c.pool_usage([{"metadata": {"name": "n"}, "status": {"nodeName": "nn"}}],
+                        {"nn": {"status": {"capacity": {"cpu": "8"}}}}, "nvidia.com/gpu", Decimal(4)) == 0
+
+
+def test_show_quantity():
+    assert c.show_quantity("memory", Decimal(192 * 2 ** 30)) == "192Gi"
+    assert c.show_quantity("cpu", Decimal(96)) == "96" and c.show_quantity("cpu", Decimal("0.5")) == "500m"
+    assert c.show_quantity("nvidia.com/gpu", Decimal(1000)) == "1000" and c.show_quantity("cpu", None) == "?"
 
 
 def test_nodeclaim_summary():
