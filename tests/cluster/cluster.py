@@ -4,6 +4,8 @@
                          prints the kubeconfig path as the last line
     cluster.py down      stop every process this script started (recorded PIDs, not names)
     cluster.py status    say whether it runs, and where
+    cluster.py stop NAME / start NAME   stop one component, start it again with its recorded
+                         command line (fault tests: tests/faults)
 
 Components, all on 127.0.0.1: etcd 3.6, kube-apiserver / kube-controller-manager /
 kube-scheduler 1.36, the KWOK controller (fake kubelets: Nodes and Pods without containers),
@@ -108,8 +110,33 @@ def start(name, argv, env=None):
     proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=full_env, start_new_session=True, cwd=STATE)
     pid_file(name).write_text(f"{proc.pid}\n{argv[0]}\n")
+    # the command line, so that `cluster.py start NAME` can start it again the same way (fault tests)
+    (STATE / "pids" / f"{name}.cmd.json").write_text(json.dumps({"argv": list(argv), "env": env or {}}))
     _STARTED[name] = proc
     return proc
+
+
+def stop_component(name):
+    """Stop one component (fault tests: the API server restarted, Kueue or Karpenter down)."""
+    if name not in COMPONENTS:
+        raise SystemExit(f"unknown component {name!r}; one of {', '.join(COMPONENTS)}")
+    log(f"{name}: {'stopped' if stop(name) else 'was not running'}")
+
+
+def start_component(name, timeout=90):
+    """Start one stopped component again with its recorded command line; wait until it serves."""
+    if read_pid(name):
+        log(f"{name}: already running")
+        return
+    recorded = json.loads((STATE / "pids" / f"{name}.cmd.json").read_text())
+    start(name, recorded["argv"], env=recorded["env"])
+    if name == "kube-apiserver":
+        wait_for("kube-apiserver /readyz", lambda: api_ready(STATE / "pki"), timeout, name)
+    elif name == "kueue":
+        wait_for("Kueue readiness probe", lambda: _http_ok(PORTS["kueue-health"], "/readyz"), timeout, name)
+    elif name == "karpenter":
+        wait_for("Karpenter readiness probe", lambda: _http_ok(PORTS["karpenter-health"], "/readyz"), timeout, name)
+    log(f"{name}: started again")
 
 
 def stop(name, timeout=15):
@@ -787,6 +814,9 @@ def main(argv):
         return 0
     if cmd == "status":
         return status()
+    if cmd in ("stop", "start") and len(argv) > 2:
+        (stop_component if cmd == "stop" else start_component)(argv[2])
+        return 0
     print(__doc__, file=sys.stderr)
     return 2
 

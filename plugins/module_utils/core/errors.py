@@ -29,6 +29,8 @@ Public API
 ``raise_all(errors)``: the same for a list of errors at hand.
 ``ApiError(action, status, reason, message, body=None, obj=None)``
     An answer of the Kubernetes API carried through (status, reason, message, causes).
+    ``permission``: the RBAC rule a 403 of the authorizer says is missing (``with_permission``);
+    ``webhook``: the admission webhook the API server could not call (from ``from_exception``).
     ``ApiError.from_exception(exc, action, obj=None)`` builds it from a kubernetes ApiException.
 ``WaitTimeout(what, timeout, last_seen)``
     A bounded wait ran out; the message says what it waited for and what it saw last.
@@ -38,7 +40,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 from contextlib import contextmanager
+
+_WEBHOOK = re.compile(r'failed calling webhook "([^"]+)"')
 
 
 class GpuaasError(Exception):
@@ -259,6 +264,7 @@ class ApiError(GpuaasError):
         self.body = body
         self.obj = obj
         self.permission = None
+        self.webhook = None
         text = "%s failed" % action
         if obj:
             text += " for %s" % obj
@@ -288,7 +294,16 @@ class ApiError(GpuaasError):
                 reason = body.get("reason")
         if message is None:
             message = str(exc)
-        return cls(action, status=status, reason=reason, message=message, body=body, obj=obj)
+        error = cls(action, status=status, reason=reason, message=message, body=body, obj=obj)
+        webhook = _WEBHOOK.search(message or "")
+        if webhook:
+            # the API server could not reach an admission webhook (failurePolicy Fail): say which,
+            # and that the request was refused before anything was stored
+            error.webhook = webhook.group(1)
+            error.details["webhook"] = error.webhook
+            error.msg += (" (the admission webhook %s did not answer: is the controller that serves it running? "
+                          "the API server stored nothing of this request)" % error.webhook)
+        return error
 
     def with_permission(self, permission, hint):
         """A 403 names the RBAC rule that is missing (``access.permission_of``) and what grants it."""
@@ -356,7 +371,8 @@ class PartialRun(GpuaasError):
 
     def to_result(self):
         out = dict(self.cause.to_result()) if isinstance(self.cause, GpuaasError) else {}
-        for key in ("changed", "results", "summary", "failed_object", "failed_stage", "timings", "capacity", "node_taints"):
+        for key in ("changed", "results", "summary", "failed_object", "failed_stage", "timings", "capacity", "node_taints",
+                    "created", "deleted", "created_by_others"):
             if key in self.result:
                 out[key] = self.result[key]
         return out

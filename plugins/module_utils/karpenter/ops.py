@@ -367,7 +367,17 @@ def run_capacity(client, params, check_mode=False, diff=False):
         return claims, every, dict((n["metadata"]["name"], n) for n in client.list(NODE, label_selector=selector))
 
     if params.get("wait") and not check_mode:
-        _wait_for_group(client, params, count, deleted, snapshot)
+        try:
+            _wait_for_group(client, params, count, deleted, snapshot)
+        except GpuaasError as e:
+            if not (created or deleted):
+                raise
+            # the wait ran out (or the API failed) after this run wrote: say what it wrote
+            done = [{"ref": "NodeClaim/%s" % n, "action": "created"} for n in created]
+            done += [{"ref": "NodeClaim/%s" % n, "action": "deleted"} for n in deleted]
+            raise PartialRun(e, {"changed": True, "results": done, "created": created, "deleted": deleted,
+                                 "created_by_others": raced, "timings": _timings(start),
+                                 "failed_stage": "wait"})
     claims, _every, node_map = snapshot()
     summaries = sorted((cap.nodeclaim_summary(c, node_map.get((c.get("status") or {}).get("nodeName")))
                         for c in claims), key=lambda s: s["name"])
