@@ -7,8 +7,10 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # spent waiting for controllers, not computing.
 PYTEST_WORKERS ?= 3
 INTEGRATION := $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests/integration
+# Fault tests stop and start cluster components: alone, one at a time, after the rest.
+FAULTS := $(VENV)/bin/pytest -q -p no:xdist --durations=5 -s tests/faults
 
-.PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit integration sanity bench clean
+.PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit integration faults sanity bench clean
 
 help:
 	@echo "make demo          install everything, start the local GPU cluster, run the main job"
@@ -44,6 +46,9 @@ unit: bootstrap
 integration: cluster-up
 	$(INTEGRATION)
 
+faults: cluster-up
+	$(FAULTS)
+
 sanity: bootstrap
 	@./scripts/sanity
 
@@ -52,6 +57,7 @@ test: bootstrap
 	./scripts/sanity
 	$(MAKE) cluster-up
 	$(INTEGRATION)
+	$(FAULTS)
 
 bench: cluster-up
 	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done

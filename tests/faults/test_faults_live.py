@@ -139,13 +139,10 @@ def test_api_server_restarted_while_a_plan_applies(cluster, ansible, components,
         time.sleep(2)
         components.start("kube-apiserver")
         r = finish(proc)
-        if r.get("failed"):
-            # a clear error that says what was already done, not a traceback
-            assert "Traceback" not in json.dumps(r)
-            assert "already done before the failure" in r["msg"] or r.get("results"), r["msg"]
-            outcome = "failed clearly: " + r["msg"][:200]
-        else:
-            outcome = "retried through it"
+        # an API server away for less than 30 s: the plan's requests retry through it
+        assert not r.get("failed"), r["msg"]
+        assert r["summary"]["created"] == 81, r["summary"]
+        outcome = "retried through it"
         # the rerun converges: every object, and then nothing more to do
         wait_until("Kueue's webhooks admit again", lambda: kueue_admits(dyn), 90, interval=1)
         r = ansible.module("kueue_plan", plan_args(prefix, 40))
@@ -198,6 +195,7 @@ def test_api_server_restarted_while_a_drain_runs(cluster, ansible, components, d
         # the budget still holds two pods: the drain cannot have finished; it fails clearly and,
         # as on_failure says, leaves the node uncordoned
         assert r.get("failed"), r
+        print("drain with the API server restarted: " + r["msg"][:400])
         wait_until("the node uncordoned (on_failure: uncordon)",
                    lambda: not core_v1.read_node(node).spec.unschedulable, 30)
         # with the budget relaxed, a rerun converges: the node drained

@@ -205,6 +205,15 @@ def retry_delay(error, attempt):
     return delay
 
 
+def unreachable(error):
+    """Whether ``error`` says that the API server could not be reached at all (no HTTP answer:
+    connection refused or reset), as opposed to an answer or a read timeout. Pure."""
+    text = error.api_message or ""
+    return error.status is None and error.reason is None and any(
+        hint in text for hint in ("Connection refused", "ConnectionRefused", "Connection reset", "ConnectionReset",
+                                  "RemoteDisconnected", "Connection aborted", "NewConnectionError"))
+
+
 def retry_is_safe(method, content_type=None, body=None):
     """Whether sending a request again cannot do more than sending it once (the first may have
     been applied before its answer was lost). Pure."""
@@ -247,10 +256,15 @@ class Client(object):
         server-side apply, a merge patch, a patch or update with a resourceVersion precondition,
         a delete. Never a POST (a create would be made twice; a 429 of an eviction means a
         PodDisruptionBudget said no) nor a JSON patch without a ``test`` operation.
+        An API server that cannot be reached at all (connection refused or reset: restarted, a
+        control plane upgrade) is retried for up to ``UNREACHABLE_SECONDS`` instead, backoff at
+        most 4 s; the error then says how long it was tried.
         """
+        safe = retry_is_safe(method, content_type, body)
         if retries is None:
-            retries = self.RETRIES if retry_is_safe(method, content_type, body) else 0
+            retries = self.RETRIES if safe else 0
         attempt = 0
+        unreachable_since = None
         while True:
             try:
                 return self._request_once(method, path, query, body, content_type, action, obj)
@@ -258,12 +272,21 @@ class Client(object):
                 if e.permission is not None and method != "GET" and (query or {}).get("dryRun"):
                     return self._preview_forbidden_dry_run(method, path, query, body, content_type, e)
                 delay = retry_delay(e, attempt)
-                if attempt >= retries or delay is None:
+                if delay is None:
+                    raise
+                if safe and unreachable(e):
+                    unreachable_since = unreachable_since or time.monotonic()
+                    waited = time.monotonic() - unreachable_since
+                    if waited + delay > self.UNREACHABLE_SECONDS:
+                        e.msg += " (the API server could not be reached; retried for %.0fs)" % waited
+                        raise
+                elif attempt >= retries:
                     raise
             attempt += 1
             time.sleep(delay)
 
     RETRIES = 3
+    UNREACHABLE_SECONDS = 30
 
     def _preview_forbidden_dry_run(self, method, path, query, body, content_type, error):
         """A dry run (check mode) the identity may not send: the write's result computed locally

@@ -46,3 +46,13 @@ def test_backoff_is_bounded_and_retry_after_is_honoured():
 ])
 def test_writes_are_retried_only_where_a_second_send_is_harmless(method, ctype, body, safe):
     assert retry_is_safe(method, ctype, body) is safe
+
+
+def test_unreachable_is_a_connection_failure_not_an_answer():
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import unreachable
+    refused = ("MaxRetryError: HTTPSConnectionPool(host='127.0.0.1', port=26443): Max retries exceeded with url: /x "
+               "(Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object>: Failed to establish a new "
+               "connection: [Errno 111] Connection refused'))")
+    assert unreachable(err(None, refused, reason=None))
+    assert not unreachable(err(503, "Connection refused"))
+    assert not unreachable(err(None, "ReadTimeoutError: read timed out", reason=None))
