@@ -50,6 +50,7 @@ from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors i
     GpuaasError,
     PartialRun,
 )
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.validate import argspec_shape_problems
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.secrets import (
     SECRET_OPTIONS,
     auth_secret_values,
@@ -83,7 +84,9 @@ class GpuaasModule(AnsibleModule):
         spec = auth_spec()
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
+        self._initializing = True
         super(GpuaasModule, self).__init__(argument_spec=spec, **kwargs)
+        self._initializing = False
         if not HAS_K8S_CORE:
             self.fail_json(msg="the kubernetes.core collection is required (ansible-galaxy collection install "
                                "kubernetes.core, or the PyPI ansible package that carries it)")
@@ -101,6 +104,27 @@ class GpuaasModule(AnsibleModule):
         except Exception:  # pylint: disable=broad-except
             # masking is best effort on input the validation below rejects anyway
             pass
+
+    def _set_internal_properties(self):
+        super(GpuaasModule, self)._set_internal_properties()
+        problems = argspec_shape_problems(self.argument_spec, self.params)
+        if problems:
+            self.fail_json(msg="; ".join(problems[:5]))
+
+    def fail_json(self, msg=None, **kwargs):
+        if getattr(self, "_initializing", False) and getattr(self, "validation_result", None) is not None:
+            # ansible-core reports only the first error of the argument spec check, and for a
+            # sub-option of the wrong type that is its no_log scan's, which names no option
+            # ("dictionary requested, could not parse JSON or key=value"); say every error,
+            # those that name their option first
+            named = [e.msg for e in self.validation_result.errors if type(e).__name__ != "NoLogError"]
+            texts = []
+            for text in named:
+                if text not in texts:
+                    texts.append(text)
+            if texts:
+                msg = "; ".join(texts[:5])
+        super(GpuaasModule, self).fail_json(msg=msg, **kwargs)
 
     def warn(self, warning, **kwargs):
         # ansible-core (2.19) masks no_log values in the result but not in warnings, which it

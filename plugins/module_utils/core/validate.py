@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.quantity import (
@@ -159,9 +160,11 @@ def check_unique(errs, field, items, key=None):
     ok = True
     for i, item in enumerate(items or []):
         k = key(item) if key else item
-        if k in seen:
+        # a value of the wrong type (a list where a name belongs) is another check's error, not a crash
+        h = k if isinstance(k, (str, int, float, bool, tuple, type(None))) else repr(k)
+        if h in seen:
             ok = errs.add("%s[%d]" % (field, i), k, "duplicate entry")
-        seen.add(k)
+        seen.add(h)
     return ok
 
 
@@ -347,3 +350,43 @@ def check_duration(errs, field, value, allow_negative=False):
     if problem is None and not allow_negative and parse_duration(value) < 0:
         problem = "must not be negative"
     return errs.check(problem is None, field, value, problem)
+
+
+def argspec_shape_problems(spec, params, prefix=""):
+    """Values that ansible-core 2.19's argument check crashes on instead of reporting them: an
+    option of type dict (or a list of dicts) given neither a dict nor a string (a sub-option
+    ``parameters: 0`` raises a TypeError), an int option given an infinite or NaN float (an
+    OverflowError). Each problem names the option path. Pure."""
+    out = []
+    if not isinstance(params, dict):
+        return out
+    for name, option in (spec or {}).items():
+        value = params.get(name)
+        if value is None:
+            continue
+        path = prefix + name
+        if option.get("type") == "int" and isinstance(value, float) and not math.isfinite(value):
+            out.append("%s: must be an integer (got %r)" % (path, value))
+            continue
+        if option.get("type") == "list" and option.get("elements") == "int" and isinstance(value, list):
+            out.extend("%s[%d]: must be an integer (got %r)" % (path, i, item) for i, item in enumerate(value)
+                       if isinstance(item, float) and not math.isfinite(item))
+        wants_dict = option.get("type") == "dict"
+        wants_dicts = option.get("type") == "list" and option.get("elements") == "dict"
+        if wants_dict:
+            if not isinstance(value, (dict, str)):
+                out.append("%s: must be a dict (got %s %r)" % (path, type(value).__name__, value))
+            elif isinstance(value, dict) and option.get("options"):
+                out.extend(argspec_shape_problems(option["options"], value, path + "."))
+        elif wants_dicts and isinstance(value, list):
+            for i, item in enumerate(value):
+                if not isinstance(item, (dict, str)):
+                    out.append("%s[%d]: must be a dict (got %s %r)" % (path, i, type(item).__name__, item))
+                elif isinstance(item, dict) and option.get("options"):
+                    out.extend(argspec_shape_problems(option["options"], item, "%s[%d]." % (path, i)))
+    return out
+
+
+def is_ascii_digits(text):
+    """A non-empty string of the digits 0-9 (``"²".isdigit()`` is true, ``int("²")`` fails)."""
+    return isinstance(text, str) and text.isdigit() and text.isascii()

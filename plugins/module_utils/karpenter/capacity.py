@@ -107,7 +107,7 @@ def load_instance_type_catalog(data):
                 if _get(req, "operator") == "In" and len(vals) == 1:
                     labels.setdefault(_get(req, "key"), vals[0])
         gpus = quantity_or_none(resources.get(GPU_RESOURCE))
-        if gpus is None and labels.get(GPU_COUNT_LABEL, "").isdigit():
+        if gpus is None and v.is_ascii_digits(labels.get(GPU_COUNT_LABEL, "")):
             gpus = int(labels[GPU_COUNT_LABEL])
         catalog.append({
             "name": _get(item, "name"),

@@ -89,7 +89,7 @@ OPTIONS = dict(
 
 
 def _int_or_raw(value):
-    if isinstance(value, str) and value.strip().isdigit():
+    if v.is_ascii_digits(value.strip() if isinstance(value, str) else value):
         return int(value)
     return value
 

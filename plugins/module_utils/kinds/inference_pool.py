@@ -41,7 +41,7 @@ OPTIONS = dict(
 
 def _port_value(value):
     """A port as sent: ints stay ints, a string of digits becomes one (what templating gives)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if v.is_ascii_digits(value.strip() if isinstance(value, str) else value):
         return int(value)
     return value
 

@@ -108,7 +108,8 @@ def _whole(value):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: "²" is a digit to str.isdigit() but not to int()
+    if v.is_ascii_digits(value.strip() if isinstance(value, str) else value):
         return int(value.strip())
     return None
 

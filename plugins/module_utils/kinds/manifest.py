@@ -57,6 +57,11 @@ def definition_problems(where, definition):
     if not isinstance(meta, dict) or not meta.get("name"):
         errs.add("%s.metadata.name" % where, (meta or {}).get("name") if isinstance(meta, dict) else meta,
                  "is required (generateName is not: a plan names every object so that a rerun finds it)")
+    else:
+        for field in ("name", "namespace"):
+            value = meta.get(field)
+            errs.check(value is None or isinstance(value, str), "%s.metadata.%s" % (where, field), value,
+                       "must be a string")
     return errs.errors
 
 

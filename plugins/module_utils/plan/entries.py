@@ -33,6 +33,7 @@ import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import validate as v
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import (
     NOVALUE,
     SafetyError,
@@ -105,9 +106,16 @@ def check_entries(descriptions, params, state="present"):
             if not isinstance(raw, dict):
                 errors.append(ValidationError(where, raw, "must be a dict of the options of a %s" % d.kind.kind))
                 continue
+            crashing = v.argspec_shape_problems(d.entry_spec(), raw)
+            if crashing:
+                errors.extend(ValidationError(where, NOVALUE, problem) for problem in crashing)
+                continue
             result = validator.validate(raw)  # the validator works on its own copy
             for msg in result.error_messages:
                 errors.append(ValidationError(where, NOVALUE, msg))
+            if result.error_messages:
+                # not rendered: its options are not what the kind's functions can take
+                continue
             entry = Entry(d.section, i, d, result.validated_parameters)
             for required in d.required_when_present:
                 if state == "present" and entry.params.get(required) in (None, [], ""):

@@ -33,6 +33,7 @@ import re
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import kind_for
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.errors import GpuaasError
+from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.validate import is_ascii_digits
 
 INFERENCE_POOL = kind_for("InferencePool")
 HTTP_ROUTE = kind_for("HTTPRoute")
@@ -159,7 +160,7 @@ def find_rule(route, rule=None, backend=None):
     ref = "HTTPRoute %s/%s" % (ns, (route.get("metadata") or {}).get("name"))
     listed = "; ".join(describe_rule(i, r) for i, r in enumerate(rules)) or "none"
     if rule not in (None, ""):
-        if isinstance(rule, int) or (isinstance(rule, str) and rule.isdigit()):
+        if isinstance(rule, int) or is_ascii_digits(rule):
             i = int(rule)
             if i < len(rules):
                 return i, rules[i]
