@@ -214,6 +214,15 @@ def unreachable(error):
                                   "RemoteDisconnected", "Connection aborted", "NewConnectionError"))
 
 
+def never_sent(error):
+    """Whether the request of ``error`` never reached the API server (the connection was refused
+    or could not be made): sending it again is safe whatever it is, a create or an eviction too. Pure."""
+    text = error.api_message or ""
+    return error.status is None and error.reason is None and any(
+        hint in text for hint in ("Connection refused", "ConnectionRefused", "NewConnectionError",
+                                  "Failed to establish a new connection"))
+
+
 def retry_is_safe(method, content_type=None, body=None):
     """Whether sending a request again cannot do more than sending it once (the first may have
     been applied before its answer was lost). Pure."""
@@ -258,7 +267,8 @@ class Client(object):
         PodDisruptionBudget said no) nor a JSON patch without a ``test`` operation.
         An API server that cannot be reached at all (connection refused or reset: restarted, a
         control plane upgrade) is retried for up to ``UNREACHABLE_SECONDS`` instead, backoff at
-        most 4 s; the error then says how long it was tried.
+        most 4 s; the error then says how long it was tried. A refused connection means the
+        request was never sent, so then every request is retried, creates and evictions too.
         """
         safe = retry_is_safe(method, content_type, body)
         if retries is None:
@@ -274,7 +284,7 @@ class Client(object):
                 delay = retry_delay(e, attempt)
                 if delay is None:
                     raise
-                if safe and unreachable(e):
+                if unreachable(e) and (safe or never_sent(e)):
                     unreachable_since = unreachable_since or time.monotonic()
                     waited = time.monotonic() - unreachable_since
                     if waited + delay > self.UNREACHABLE_SECONDS:

@@ -132,7 +132,8 @@ class GpuaasModule(AnsibleModule):
         super(GpuaasModule, self).warn(remove_values(warning, self.no_log_values), **kwargs)
 
     def deprecate(self, msg, *args, **kwargs):
-        super(GpuaasModule, self).deprecate(remove_values(msg, self.no_log_values), *args, **kwargs)
+        super(GpuaasModule, self).deprecate(  # pylint: disable=ansible-deprecated-no-collection-name
+            remove_values(msg, self.no_log_values), *args, **kwargs)
 
     @property
     def client(self):

@@ -48,12 +48,10 @@ def _leaves(value, skip_keys=frozenset()):
         for k, v in value.items():
             if k in skip_keys:
                 continue
-            for leaf in _leaves(v, skip_keys):
-                yield leaf
+            yield from _leaves(v, skip_keys)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            for leaf in _leaves(v, skip_keys):
-                yield leaf
+            yield from _leaves(v, skip_keys)
     elif isinstance(value, str):
         yield value
 

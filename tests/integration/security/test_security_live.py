@@ -13,14 +13,13 @@ import base64
 import json
 import os
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from gpuaas_testlib import wait_until, write_requests
+from gpuaas_testlib import wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent.parent
@@ -31,10 +30,17 @@ WRITTEN = ["resourceflavors", "cohorts", "workloadpriorityclasses", "topologies"
            "leases", "jobs", "jobsets", "priorityclasses", "inferencepools", "httproutes"]
 
 
-def apply_yaml(dyn, path):
+def items_of(path):
+    """The objects of a file of rbac/ (a List, as kubectl apply -f takes it)."""
+    out = []
     for doc in yaml.safe_load_all(Path(path).read_text()):
-        if not doc:
-            continue
+        if doc:
+            out += doc["items"] if doc.get("kind") == "List" else [doc]
+    return out
+
+
+def apply_yaml(dyn, path):
+    for doc in items_of(path):
         res = dyn.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
         res.server_side_apply(body=doc, name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"),
                               field_manager="security-test", force_conflicts=True)
@@ -58,9 +64,9 @@ def token_kubeconfig(cluster, token):
     """A kubeconfig like rbac/kubeconfig-token.example.yaml: server, CA data, a token."""
     admin = admin_kubeconfig(cluster)
     cl = admin["clusters"][0]["cluster"]
+    ca_data = read_data(cl["certificate-authority"])
     return {"apiVersion": "v1", "kind": "Config", "current-context": "sa",
-            "clusters": [{"name": "c", "cluster": {"server": cl["server"],
-                                                    "certificate-authority-data": read_data(cl["certificate-authority"])}}],
+            "clusters": [{"name": "c", "cluster": {"server": cl["server"], "certificate-authority-data": ca_data}}],
             "users": [{"name": "sa", "user": {"token": token}}],
             "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa"}}]}
 
@@ -101,8 +107,8 @@ def rbac(cluster, dyn, core_v1):
     from kubernetes import client
     rbac_api = client.RbacAuthorizationV1Api(core_v1.api_client)
     # the aggregation controller fills the operator role in
-    parts = [d for d in yaml.safe_load_all((REPO / "rbac" / "clusterroles.yaml").read_text())
-             if d and "rbac.gpuaas.io/aggregate-to-operator" in (d["metadata"].get("labels") or {})]
+    parts = [d for d in items_of(REPO / "rbac" / "clusterroles.yaml")
+             if "rbac.gpuaas.io/aggregate-to-operator" in (d["metadata"].get("labels") or {})]
     want = sum(len(d["rules"]) for d in parts)
     wait_until("the operator ClusterRole aggregated (%d rules)" % want,
                lambda: len(rbac_api.read_cluster_role("gpuaas-orchestration-operator").rules or []) >= want, 60)
@@ -214,7 +220,7 @@ NAMESPACED = [("kueue.x-k8s.io/v1beta2", "LocalQueue", "q"), ("batch/v1", "Job",
 
 
 def test_readonly_service_account_runs_every_module_in_check_mode(cluster, rbac, world, operator_run, tmp_path,
-                                                                 dyn, core_v1):
+                                                                  dyn, core_v1):
     path = tmp_path / "readonly.kubeconfig"
     path.write_text(yaml.safe_dump(token_kubeconfig(cluster, rbac["readonly"])))
     versions = dict((kind, dyn.resources.get(api_version=av, kind=kind).get(name=n, namespace=world["ns"])
@@ -263,9 +269,9 @@ def secret_material(cluster, token):
     cl = admin["clusters"][0]["cluster"]
     user = admin["users"][0]["user"]
     key_pem = Path(user["client-key"]).read_text()
+    ca_data = read_data(cl["certificate-authority"])
     kc = {"apiVersion": "v1", "kind": "Config", "current-context": "default",
-          "clusters": [{"name": "default", "cluster": {"server": cl["server"],
-                                                        "certificate-authority-data": read_data(cl["certificate-authority"])}}],
+          "clusters": [{"name": "default", "cluster": {"server": cl["server"], "certificate-authority-data": ca_data}}],
           "users": [{"name": "default", "user": {"client-certificate-data": read_data(user["client-certificate"]),
                                                  "client-key-data": read_data(user["client-key"]), "token": token}}],
           "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}]}

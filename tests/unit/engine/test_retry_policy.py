@@ -56,3 +56,11 @@ def test_unreachable_is_a_connection_failure_not_an_answer():
     assert unreachable(err(None, refused, reason=None))
     assert not unreachable(err(503, "Connection refused"))
     assert not unreachable(err(None, "ReadTimeoutError: read timed out", reason=None))
+
+
+def test_a_refused_connection_was_never_sent_a_reset_one_may_have_been():
+    from ansible_collections.gpuaas.orchestration.plugins.module_utils.core.client import never_sent
+    assert never_sent(err(None, "NewConnectionError(...): Failed to establish a new connection: [Errno 111] "
+                                "Connection refused", reason=None))
+    assert not never_sent(err(None, "ProtocolError('Connection aborted.', RemoteDisconnected(...))", reason=None))
+    assert not never_sent(err(503, "Connection refused"))

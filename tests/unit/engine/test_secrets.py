@@ -16,9 +16,9 @@ CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCmNhY2E="
 def kubeconfig():
     return {
         "apiVersion": "v1", "kind": "Config", "current-context": "default",
-        "clusters": [{"name": "default", "cluster": {"server": "https://127.0.0.1:6443",
-                                                      "certificate-authority-data": CA,
-                                                      "proxy-url": "http://proxyuser:proxypass@proxy:3128"}}],
+        "clusters": [{"name": "default", "cluster": {
+            "server": "https://127.0.0.1:6443", "certificate-authority-data": CA,
+            "proxy-url": "http://proxyuser:proxypass@proxy:3128"}}],
         "users": [
             {"name": "default", "user": {"token": TOKEN, "client-key-data": KEY, "client-certificate-data": CERT,
                                          "username": "admin", "password": "hunter2-password"}},
