@@ -214,3 +214,48 @@ def test_api_server_restarted_while_a_drain_runs(cluster, ansible, components, d
             core_v1.delete_node(node)
         except Exception:  # noqa: BLE001
             pass
+
+
+def test_api_server_restarted_while_a_kueue_aware_drain_requeues_a_job(cluster, ansible, components, dyn, core_v1,
+                                                                      namespace):
+    """The drain deactivates the job's Workload (to requeue it whole), then the API server goes
+    away: the Workload must not be left deactivated - the drain reactivates it, or its rerun does."""
+    sys.path.insert(0, str(REPO / "tests" / "integration" / "nodes"))
+    from nodehelpers import FakeNodes, KueueQueue, admitted
+    nodes = FakeNodes(core_v1, uuid.uuid4().hex[:6])
+    queue = None
+    try:
+        a = nodes.create(1, gpus=4)[0]
+        (b,) = nodes.create(1, gpus=4, unschedulable=True)
+        queue = KueueQueue(dyn, namespace, nodes.run)
+        queue.submit("train", nodes.placement())
+        wait_until("the job admitted and running on %s" % a, lambda: admitted(queue.workload_of("train")) and sum(
+            1 for p in core_v1.list_namespaced_pod(namespace, label_selector="app=train").items
+            if p.spec.node_name == a and p.status.phase == "Running") == 2, 90)
+        nodes.set_unschedulable(b, False)   # where the requeued job goes
+        proc = start_module(cluster, "node_drain", {"name": a, "kueue_aware": True, "wait_timeout": 120})
+        wait_until("the Workload deactivated by the drain",
+                   lambda: (queue.workload_of("train") or {}).get("spec", {}).get("active", True) is False, 60,
+                   interval=0.1)
+        components.stop("kube-apiserver")
+        time.sleep(2)
+        components.start("kube-apiserver")
+        r = finish(proc)
+        assert "Traceback" not in json.dumps(r)
+        if r.get("failed"):
+            outcome = "failed: " + r["msg"][:200]
+            r = ansible.module("node_drain", {"name": a, "kueue_aware": True, "wait_timeout": 120})
+        else:
+            outcome = "retried through it"
+        wl = queue.workload_of("train")
+        assert wl["spec"].get("active", True) is True, wl["spec"]
+        (req,) = r["requeued_workloads"]
+        assert req["reactivated"] is True
+        wait_until("the job admitted again, off the drained node", lambda: admitted(queue.workload_of("train")) and sum(
+            1 for p in core_v1.list_namespaced_pod(namespace, label_selector="app=train").items
+            if p.spec.node_name and p.spec.node_name != a and p.status.phase == "Running") == 2, 90)
+        print("API server restart during a Kueue-aware drain: " + outcome)
+    finally:
+        if queue is not None:
+            queue.cleanup()
+        nodes.cleanup()
