@@ -326,7 +326,18 @@ def start_etcd(bin_dir):
     wait_for("etcd", lambda: port_open(PORTS["etcd"]), 30, "etcd")
 
 
+AUDIT_POLICY = {
+    # What the collection's ServiceAccounts (rbac/serviceaccounts.yaml) send, and nothing else:
+    # tests/integration/security compares it with the ClusterRoles' rules.
+    "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+    "rules": [{"level": "Metadata", "userGroups": ["system:serviceaccounts:gpuaas-system"]},
+              {"level": "None"}],
+}
+
+
 def start_apiserver(bin_dir, pki):
+    policy = STATE / "audit-policy.json"
+    policy.write_text(json.dumps(AUDIT_POLICY))
     start("kube-apiserver", [
         str(bin_dir / "kube-apiserver"),
         f"--etcd-servers=http://{HOST}:{PORTS['etcd']}",
@@ -353,6 +364,8 @@ def start_apiserver(bin_dir, pki):
         f"--proxy-client-key-file={pki}/front-proxy-client.key",
         # Tests and benchmarks burst: no client-side throttling surprises from the server.
         "--max-requests-inflight=1000", "--max-mutating-requests-inflight=500",
+        f"--audit-policy-file={policy}", f"--audit-log-path={STATE / 'logs' / 'audit.log'}",
+        "--audit-log-maxsize=100", "--audit-log-format=json",
         "--profiling=false", "--v=1",
     ])
     wait_for("kube-apiserver /readyz", lambda: api_ready(pki), 60, "kube-apiserver")
