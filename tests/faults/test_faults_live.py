@@ -217,7 +217,7 @@ def test_api_server_restarted_while_a_drain_runs(cluster, ansible, components, d
 
 
 def test_api_server_restarted_while_a_kueue_aware_drain_requeues_a_job(cluster, ansible, components, dyn, core_v1,
-                                                                      namespace):
+                                                                       namespace):
     """The drain deactivates the job's Workload (to requeue it whole), then the API server goes
     away: the Workload must not be left deactivated - the drain reactivates it, or its rerun does."""
     sys.path.insert(0, str(REPO / "tests" / "integration" / "nodes"))

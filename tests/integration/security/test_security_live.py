@@ -351,8 +351,9 @@ def test_no_secret_in_any_output_of_any_module(cluster, rbac, world, operator_ru
 # The kinds the engine writes: a plan reads each with one LIST, `state: absent` and prune
 # delete, and a server-side apply that creates an object is authorized as `create` too (the
 # audit log records it as a patch answered 201).
-ENGINE_KINDS = [("kueue.x-k8s.io", r) for r in ("resourceflavors", "clusterqueues", "localqueues", "cohorts",
-                                                 "workloadpriorityclasses", "admissionchecks", "topologies")] + [
+KUEUE_KINDS = ("resourceflavors", "clusterqueues", "localqueues", "cohorts", "workloadpriorityclasses",
+               "admissionchecks", "topologies")
+ENGINE_KINDS = [("kueue.x-k8s.io", r) for r in KUEUE_KINDS] + [
     ("karpenter.sh", "nodepools"), ("karpenter.sh", "nodeclaims"), ("scheduling.k8s.io", "priorityclasses"),
     ("", "namespaces"), ("", "configmaps"), ("inference.networking.k8s.io", "inferencepools"),
     ("gateway.networking.k8s.io", "httproutes"), ("batch", "jobs"), ("jobset.x-k8s.io", "jobsets")]
