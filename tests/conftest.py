@@ -102,8 +102,9 @@ class AnsibleRunner:
     def __init__(self, cluster):
         self.cluster = cluster
 
-    def module(self, name, args, check=False, diff=False, fail_ok=False):
-        """Run one module ad hoc on localhost; return its result dict."""
+    def module(self, name, args, check=False, diff=False, fail_ok=False, env=None):
+        """Run one module ad hoc on localhost; return its result dict. ``env``: variables that
+        replace the cluster's (another kubeconfig, say)."""
         fqcn = name if "." in name else f"gpuaas.orchestration.{name}"
         cmd = [str(VENV_BIN / "ansible"), "localhost", "-c", "local",
                "-e", f"ansible_python_interpreter={sys.executable}",
@@ -112,8 +113,8 @@ class AnsibleRunner:
             cmd.append("--check")
         if diff:
             cmd.append("--diff")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=self.cluster.env(), cwd=REPO,
-                              check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(self.cluster.env(), **(env or {})),
+                              cwd=REPO, check=False)
         try:
             doc = json.loads(proc.stdout)
             result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]

@@ -1,9 +1,53 @@
-"""Small helpers shared by integration tests (importable as `gpuaas_testlib`)."""
+"""Small helpers shared by the tests (importable as `gpuaas_testlib`)."""
 import contextlib
 import fcntl
+import json
 import os
+import re
 import tempfile
 import time
+from pathlib import Path
+
+MODULES_DIR = Path(__file__).resolve().parent.parent / "plugins" / "modules"
+# every module of the collection (tests that must cover them all check against this)
+MODULES = sorted(p.stem for p in MODULES_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def first_example(name):
+    """The arguments of module ``name``'s first documented EXAMPLE, a plain value in place of each
+    Jinja expression (what Ansible would have templated)."""
+    import yaml
+    src = (MODULES_DIR / (name + ".py")).read_text()
+    text = re.search(r'EXAMPLES\s*=\s*r?"""(.*?)"""', src, re.S).group(1)
+    for task in yaml.safe_load(text):
+        args = task.get("gpuaas.orchestration.%s" % name)
+        if isinstance(args, dict):
+            return json.loads(re.sub(r"\{\{.*?\}\}", "t", json.dumps(args)))
+    raise AssertionError("%s: no example" % name)
+
+
+def value_paths(value, prefix=()):
+    """Every path into ``value``: dict keys and list indexes, to leaves and containers alike."""
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += value_paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += value_paths(v, prefix + (i,))
+    return out
+
+
+def with_value(value, path, new):
+    """A copy of ``value`` with ``new`` at ``path`` (``new`` itself for the empty path)."""
+    if not path:
+        return new
+    out = json.loads(json.dumps(value))
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = new
+    return out
 
 
 @contextlib.contextmanager

@@ -5,8 +5,6 @@ cannot do more than the first (server-side apply: yes; a create: no). Each test 
 proxy, the requests the module sent.
 """
 import json
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,8 +13,6 @@ import pytest
 
 from faultproxy import FaultProxy
 
-REPO = Path(__file__).resolve().parent.parent.parent
-VENV_BIN = Path(sys.executable).parent
 WEBHOOK_500 = ('Internal error occurred: failed calling webhook "mcohort.kb.io": failed to call webhook: Post '
                '"https://127.0.0.1:9443/mutate": dial tcp 127.0.0.1:9443: connect: connection refused')
 
@@ -29,26 +25,21 @@ def proxy(cluster, tmp_path):
     p.close()
 
 
-def module(cluster, proxy, name, args, check=False):
-    env = cluster.env()
-    env["K8S_AUTH_KUBECONFIG"] = proxy.path
-    env["KUBECONFIG"] = proxy.path
-    cmd = [str(VENV_BIN / "ansible"), "localhost", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
-           "-m", f"gpuaas.orchestration.{name}", "-a", json.dumps(args)] + (["--check"] if check else [])
+def module(ansible, proxy, name, args):
+    """``name`` through the proxy: (result, seconds it took, Ansible's start-up included)."""
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
-    took = time.monotonic() - t0
-    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"], took
+    result = ansible.module(name, args, fail_ok=True, env={"K8S_AUTH_KUBECONFIG": proxy.path, "KUBECONFIG": proxy.path})
+    return result, time.monotonic() - t0
 
 
-def test_reads_retry_429_with_retry_after_503_and_a_dropped_connection(cluster, proxy, ansible):
+def test_reads_retry_429_with_retry_after_503_and_a_dropped_connection(proxy, ansible):
     name = "http-" + uuid.uuid4().hex[:6]
     ansible.module("kueue_cohort", {"name": name})
     path = r"/cohorts/%s$" % name
     proxy.fail("GET", path, status=429, times=1, retry_after=2)
     proxy.fail("GET", path, status=503, times=1)
     proxy.fail("GET", path, drop=True, times=1)
-    r, took = module(cluster, proxy, "kueue_cohort", {"name": name})
+    r, took = module(ansible, proxy, "kueue_cohort", {"name": name})
     assert not r.get("failed"), r.get("msg")
     assert r["operation"] == "unchanged"
     answers = [e[2] for e in proxy.seen("GET", path)]
@@ -59,24 +50,24 @@ def test_reads_retry_429_with_retry_after_503_and_a_dropped_connection(cluster, 
     print("reads: 429 (Retry-After 2), 503, a dropped connection, then the answer: %s in %.1fs" % (answers, took))
 
 
-def test_reads_give_up_after_bounded_retries_saying_the_last_answer(cluster, proxy):
+def test_reads_give_up_after_bounded_retries_saying_the_last_answer(ansible, proxy):
     name = "http-" + uuid.uuid4().hex[:6]
     path = r"/cohorts/%s$" % name
     proxy.fail("GET", path, status=503, times=100)
-    r, took = module(cluster, proxy, "kueue_cohort", {"name": name})
+    r, took = module(ansible, proxy, "kueue_cohort", {"name": name})
     assert r.get("failed") and "503" in r["msg"], r.get("msg")
     assert len(proxy.seen("GET", path)) == 4   # the first try and 3 retries
     assert took < 30, took
     assert proxy.seen("PATCH", path) == []     # nothing written after a failed read
 
 
-def test_a_server_side_apply_is_retried_after_a_503_and_a_webhook_500(cluster, proxy, dyn):
+def test_a_server_side_apply_is_retried_after_a_503_and_a_webhook_500(ansible, proxy, dyn):
     name = "http-" + uuid.uuid4().hex[:6]
     path = r"/cohorts/%s\?" % name
     proxy.fail("PATCH", path, status=503, times=1)
     proxy.fail("PATCH", path, status=500, times=1, message=WEBHOOK_500)
     try:
-        r, _took = module(cluster, proxy, "kueue_cohort", {"name": name})
+        r, _took = module(ansible, proxy, "kueue_cohort", {"name": name})
         assert not r.get("failed"), r.get("msg")
         assert r["operation"] == "created"
         assert [e[2] for e in proxy.seen("PATCH", path)] == ["503", "500", "proxied"]
@@ -88,10 +79,10 @@ def test_a_server_side_apply_is_retried_after_a_503_and_a_webhook_500(cluster, p
             pass
 
 
-def test_a_create_is_not_retried_after_a_503(cluster, proxy, dyn):
+def test_a_create_is_not_retried_after_a_503(ansible, proxy, dyn):
     name = "http-" + uuid.uuid4().hex[:6]
     proxy.fail("POST", r"/leases(\?|$)", status=503, times=1)
-    r, _took = module(cluster, proxy, "maintenance_window", {"name": name, "action": "begin", "holder": "http-test",
+    r, _took = module(ansible, proxy, "maintenance_window", {"name": name, "action": "begin", "holder": "http-test",
                                                              "nodes": ["cpu-0"]})
     assert r.get("failed") and "503" in r["msg"], r.get("msg")
     assert "Traceback" not in json.dumps(r)

@@ -25,7 +25,7 @@ Public API
         (items carry apiVersion and kind)
     ``apply(kind, obj, dry_run=False, force=True, field_manager=FIELD_MANAGER, subresource=None) -> dict``
         server-side apply
-    ``create(kind, obj, namespace=None, dry_run=False, subresource=None) -> dict``
+    ``create(kind, obj, namespace=None, dry_run=False, subresource=None, field_manager=None) -> dict``
     ``patch(kind, name, body, namespace=None, patch_type="merge"|"json"|"strategic",
         dry_run=False, subresource=None) -> dict``
     ``delete(kind, name, namespace=None, dry_run=False, propagation_policy="Background",
@@ -205,22 +205,27 @@ def retry_delay(error, attempt):
     return delay
 
 
+# what the kubernetes client's transport says when no HTTP answer came: the connection was
+# refused or could not be made (the request was never sent), or it was reset (it may have been)
+_NOT_CONNECTED = ("Connection refused", "ConnectionRefused", "NewConnectionError", "Failed to establish a new connection")
+_CONNECTION_LOST = ("Connection reset", "ConnectionReset", "RemoteDisconnected", "Connection aborted")
+
+
+def _no_answer_mentions(error, hints):
+    text = error.api_message or ""
+    return error.status is None and error.reason is None and any(hint in text for hint in hints)
+
+
 def unreachable(error):
     """Whether ``error`` says that the API server could not be reached at all (no HTTP answer:
     connection refused or reset), as opposed to an answer or a read timeout. Pure."""
-    text = error.api_message or ""
-    return error.status is None and error.reason is None and any(
-        hint in text for hint in ("Connection refused", "ConnectionRefused", "Connection reset", "ConnectionReset",
-                                  "RemoteDisconnected", "Connection aborted", "NewConnectionError"))
+    return _no_answer_mentions(error, _NOT_CONNECTED + _CONNECTION_LOST)
 
 
 def never_sent(error):
     """Whether the request of ``error`` never reached the API server (the connection was refused
     or could not be made): sending it again is safe whatever it is, a create or an eviction too. Pure."""
-    text = error.api_message or ""
-    return error.status is None and error.reason is None and any(
-        hint in text for hint in ("Connection refused", "ConnectionRefused", "NewConnectionError",
-                                  "Failed to establish a new connection"))
+    return _no_answer_mentions(error, _NOT_CONNECTED)
 
 
 def retry_is_safe(method, content_type=None, body=None):
@@ -314,9 +319,9 @@ class Client(object):
             out = access.preview(method, live, body, content_type, (query or {}).get("fieldManager") or FIELD_MANAGER)
         except (ValueError, KeyError, IndexError, TypeError):
             raise error
-        p = error.permission or access.permission_of(method, path, query)
         note = ("check mode: this identity may not %s, so the API server's dry run was skipped and the change shown "
-                "was computed locally (admission webhooks and server defaults did not see it)" % access.describe_permission(p))
+                "was computed locally (admission webhooks and server defaults did not see it)"
+                % access.describe_permission(error.permission))
         if note not in self.warnings:
             self.warnings.append(note)
         return out
@@ -349,9 +354,7 @@ class Client(object):
             error = ApiError.from_exception(e, action or "%s %s" % (method, path), obj=obj)
             if error.status == 403 and access.is_rbac_denial(error.api_message):
                 p = access.permission_of(method, path, query)
-                error.with_permission(p, {
-                    "rule": access.describe_permission(p),
-                    "grant": "the ClusterRoles in rbac/ of this collection list what its modules need"})
+                error.with_permission(p, access.describe_permission(p))
             raise error
         except Exception as e:  # connection errors and the like
             if isinstance(e, GpuaasError):
@@ -459,12 +462,16 @@ class Client(object):
             action="server-side apply%s" % (" (dry run)" if dry_run else ""), obj=kind.ref(obj),
         )
 
-    def create(self, kind, obj, namespace=None, dry_run=False, subresource=None, name=None):
+    def create(self, kind, obj, namespace=None, dry_run=False, subresource=None, name=None, field_manager=None):
         meta = obj.get("metadata") or {}
         namespace = namespace or meta.get("namespace")
         path = kind.path(namespace, name, subresource) if subresource else kind.path(namespace)
-        query = {"dryRun": "All"} if dry_run else None
-        return self.request("POST", path, query=query, body=obj,
+        query = {}
+        if field_manager:
+            query["fieldManager"] = field_manager
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("POST", path, query=query or None, body=obj,
                             action="create%s" % (" (dry run)" if dry_run else ""),
                             obj=kind.ref(name or meta.get("name") or meta.get("generateName"), namespace))
 

@@ -305,10 +305,12 @@ class ApiError(GpuaasError):
                           "the API server stored nothing of this request)" % error.webhook)
         return error
 
-    def with_permission(self, permission, hint):
-        """A 403 names the RBAC rule that is missing (``access.permission_of``) and what grants it."""
+    def with_permission(self, permission, described):
+        """A 403 names the RBAC rule that is missing (``access.permission_of``, ``described`` as
+        ``access.describe_permission`` says it) and where the rules the modules need are."""
         self.permission = permission
-        self.msg = "%s (missing permission: %s; %s)" % (self.msg, hint["rule"], hint["grant"])
+        self.msg = "%s (missing permission: %s; the ClusterRoles in rbac/ of this collection list what its " \
+                   "modules need)" % (self.msg, described)
         self.details["missing_permission"] = permission
         return self
 

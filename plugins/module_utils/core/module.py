@@ -115,8 +115,8 @@ class GpuaasModule(AnsibleModule):
         if getattr(self, "_initializing", False) and getattr(self, "validation_result", None) is not None:
             # ansible-core reports only the first error of the argument spec check, and for a
             # sub-option of the wrong type that is its no_log scan's, which names no option
-            # ("dictionary requested, could not parse JSON or key=value"); say every error,
-            # those that name their option first
+            # ("dictionary requested, could not parse JSON or key=value"): say the errors that
+            # name their option instead (at most 5, each once)
             named = [e.msg for e in self.validation_result.errors if type(e).__name__ != "NoLogError"]
             texts = []
             for text in named:

@@ -355,8 +355,8 @@ def check_duration(errs, field, value, allow_negative=False):
 def argspec_shape_problems(spec, params, prefix=""):
     """Values that ansible-core 2.19's argument check crashes on instead of reporting them: an
     option of type dict (or a list of dicts) given neither a dict nor a string (a sub-option
-    ``parameters: 0`` raises a TypeError), an int option given an infinite or NaN float (an
-    OverflowError). Each problem names the option path. Pure."""
+    ``parameters: 0`` raises a TypeError), an int option (or list element) given an infinite or
+    NaN float (an OverflowError). Each problem names the option path. Pure."""
     out = []
     if not isinstance(params, dict):
         return out
@@ -365,26 +365,25 @@ def argspec_shape_problems(spec, params, prefix=""):
         if value is None:
             continue
         path = prefix + name
-        if option.get("type") == "int" and isinstance(value, float) and not math.isfinite(value):
-            out.append("%s: must be an integer (got %r)" % (path, value))
-            continue
-        if option.get("type") == "list" and option.get("elements") == "int" and isinstance(value, list):
-            out.extend("%s[%d]: must be an integer (got %r)" % (path, i, item) for i, item in enumerate(value)
-                       if isinstance(item, float) and not math.isfinite(item))
-        wants_dict = option.get("type") == "dict"
-        wants_dicts = option.get("type") == "list" and option.get("elements") == "dict"
-        if wants_dict:
-            if not isinstance(value, (dict, str)):
-                out.append("%s: must be a dict (got %s %r)" % (path, type(value).__name__, value))
-            elif isinstance(value, dict) and option.get("options"):
-                out.extend(argspec_shape_problems(option["options"], value, path + "."))
-        elif wants_dicts and isinstance(value, list):
+        if option.get("type") == "list" and isinstance(value, list):
             for i, item in enumerate(value):
-                if not isinstance(item, (dict, str)):
-                    out.append("%s[%d]: must be a dict (got %s %r)" % (path, i, type(item).__name__, item))
-                elif isinstance(item, dict) and option.get("options"):
-                    out.extend(argspec_shape_problems(option["options"], item, "%s[%d]." % (path, i)))
+                out.extend(_shape_problems(option.get("elements"), option.get("options"), item, "%s[%d]" % (path, i)))
+        else:
+            out.extend(_shape_problems(option.get("type"), option.get("options"), value, path))
     return out
+
+
+def _shape_problems(kind, options, value, path):
+    """``argspec_shape_problems`` of one value that should be of type ``kind``."""
+    if kind == "int" and isinstance(value, float) and not math.isfinite(value):
+        return ["%s: must be an integer (got %r)" % (path, value)]
+    if kind != "dict":
+        return []
+    if not isinstance(value, (dict, str)):
+        return ["%s: must be a dict (got %s %r)" % (path, type(value).__name__, value)]
+    if isinstance(value, dict) and options:
+        return argspec_shape_problems(options, value, path + ".")
+    return []
 
 
 def is_ascii_digits(text):

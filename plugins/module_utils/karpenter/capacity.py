@@ -24,8 +24,6 @@ Public API
     whose amount per node is not known: refused, naming the option to give
 ``limits_error(nodepool, claims, nodes_by_name, adding, per_node, catalog=None) -> SafetyError or None``
     when ``adding`` NodeClaims would pass any of the pool's ``spec.limits``
-``gpu_limit_error(nodepool, claims, nodes_by_name, adding, gpus_per_node)``   the same, for
-    ``nvidia.com/gpu`` only
 ``pod_blocks_disruption(pod) -> bool``
 ``plan_scale_down(nodeclaims, pods_by_node, remove_count, preferred=None, force=False)
     -> (victims, blocked)``; ``ValidationError`` for unknown ``remove`` names, ``SafetyError``
@@ -369,16 +367,6 @@ def limits_error(nodepool, claims, nodes_by_name, adding, per_node, catalog=None
         return None
     return SafetyError("; ".join(passed), field="count", affected=["NodePool/%s" % pool],
                        hint="raise the limit, lower count, or set force: true to do it anyway")
-
-
-def gpu_limit_error(nodepool, claims, nodes_by_name, adding, gpus_per_node):
-    """``limits_error`` for the pool's ``nvidia.com/gpu`` limit alone, ``gpus_per_node`` GPUs each."""
-    if not gpus_per_node:
-        return None
-    pool = dict(nodepool, spec=dict(nodepool.get("spec") or {}))
-    limits = pool["spec"].get("limits") or {}
-    pool["spec"]["limits"] = dict((k, val) for k, val in limits.items() if k == GPU_RESOURCE)
-    return limits_error(pool, claims, nodes_by_name, adding, {GPU_RESOURCE: parse_quantity(gpus_per_node)})
 
 
 def pod_blocks_disruption(pod):

@@ -213,11 +213,13 @@ def _post_claim(client, item, check_mode):
     """Create one NodeClaim with POST (fails with 409 when the name exists, unlike server-side
     apply), with the intent digest and field manager the engine would have written it with."""
     body = with_intent(item.obj, FIELD_MANAGER, intent_digest(item.obj, item.quantity_paths))
-    query = {"fieldManager": FIELD_MANAGER}
-    if check_mode:
-        query["dryRun"] = "All"
-    return client.request("POST", NODECLAIM.path(), query=query, body=body,
-                          action="create%s" % (" (dry run)" if check_mode else ""), obj=item.ref)
+    return client.create(NODECLAIM, body, dry_run=check_mode, field_manager=FIELD_MANAGER)
+
+
+def _written(created, deleted=()):
+    """The result entries of the NodeClaims a run created and deleted (what a PartialRun reports)."""
+    return ([{"ref": NODECLAIM.ref(n), "kind": "NodeClaim", "name": n, "action": "created"} for n in created]
+            + [{"ref": NODECLAIM.ref(n), "kind": "NodeClaim", "name": n, "action": "deleted"} for n in deleted])
 
 
 MAX_NAME_SKIPS = 20
@@ -259,9 +261,7 @@ def _create_claims(client, pool, group, shape, labels, protect, taken, need, che
                 if not created or check_mode:
                     raise
                 raise PartialRun(exc, {
-                    "changed": True, "timings": _timings(start),
-                    "results": [{"ref": NODECLAIM.ref(n), "kind": "NodeClaim", "name": n, "action": "created"}
-                                for n in created],
+                    "changed": True, "timings": _timings(start), "results": _written(created),
                     "failed_object": {"ref": it.ref, "error": str(exc), "api_error": exc.summary()}})
         live = client.get(NODECLAIM, it.name)
         if live is not None and _of_group(live, pool_name, group) and not live["metadata"].get("deletionTimestamp"):
@@ -373,9 +373,8 @@ def run_capacity(client, params, check_mode=False, diff=False):
             if not (created or deleted):
                 raise
             # the wait ran out (or the API failed) after this run wrote: say what it wrote
-            done = [{"ref": "NodeClaim/%s" % n, "action": "created"} for n in created]
-            done += [{"ref": "NodeClaim/%s" % n, "action": "deleted"} for n in deleted]
-            raise PartialRun(e, {"changed": True, "results": done, "created": created, "deleted": deleted,
+            raise PartialRun(e, {"changed": True, "results": _written(created, deleted), "created": created,
+                                 "deleted": deleted,
                                  "created_by_others": raced, "timings": _timings(start),
                                  "failed_stage": "wait"})
     claims, _every, node_map = snapshot()

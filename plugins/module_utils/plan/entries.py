@@ -99,14 +99,15 @@ def check_entries(descriptions, params, state="present"):
     entries, errors = [], []
     seen = {}
     for d in descriptions:
-        validator = ArgumentSpecValidator(d.entry_spec())
+        spec = d.entry_spec()
+        validator = ArgumentSpecValidator(spec)
         section = []
         for i, raw in enumerate(params.get(d.section) or []):
             where = "%s[%d]" % (d.section, i)
             if not isinstance(raw, dict):
                 errors.append(ValidationError(where, raw, "must be a dict of the options of a %s" % d.kind.kind))
                 continue
-            crashing = v.argspec_shape_problems(d.entry_spec(), raw)
+            crashing = v.argspec_shape_problems(spec, raw)
             if crashing:
                 errors.extend(ValidationError(where, NOVALUE, problem) for problem in crashing)
                 continue

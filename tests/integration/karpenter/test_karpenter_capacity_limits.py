@@ -144,11 +144,11 @@ class RacingClient:
     def __getattr__(self, name):
         return getattr(self._real, name)
 
-    def request(self, method, path, **kwargs):
-        if method == "POST" and path.endswith("/nodeclaims") and self._rival is not None:
+    def create(self, kind, obj, **kwargs):
+        if kind == nc.NODECLAIM and self._rival is not None:
             rival, self._rival = self._rival, None
             self.rival_result = rival()
-        return self._real.request(method, path, **kwargs)
+        return self._real.create(kind, obj, **kwargs)
 
 
 def test_lost_race_counts_the_winners_claims(kenv, ansible, api_client):

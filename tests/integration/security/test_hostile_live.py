@@ -17,43 +17,13 @@ from pathlib import Path
 
 import yaml
 
+from gpuaas_testlib import MODULES, first_example, value_paths, with_value
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent.parent
-MODULES_DIR = REPO / "plugins" / "modules"
-MODULES = sorted(p.stem for p in MODULES_DIR.glob("*.py") if not p.stem.startswith("_"))
 PER_MODULE = 3
 HOSTILE = ["", "a" * 300, "Bad_Name", "gpu=1,evil!=2", "a=b&fieldSelector=metadata.name%3Dx", "name\nkind: Secret",
            "${HOME}", "\u202egpu", "💥", "-5", "12x", -1, 2 ** 63, 1.5, True, None, [], {"x": {"y": "z"}}, ["a", 7]]
-
-
-def first_example(name):
-    src = (MODULES_DIR / (name + ".py")).read_text()
-    text = re.search(r'EXAMPLES\s*=\s*r?"""(.*?)"""', src, re.S).group(1)
-    for task in yaml.safe_load(text):
-        args = task.get("gpuaas.orchestration.%s" % name)
-        if isinstance(args, dict):
-            return json.loads(re.sub(r"\{\{.*?\}\}", "t", json.dumps(args)))
-    raise AssertionError(name)
-
-
-def leaf_paths(value, prefix=()):
-    out = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += [prefix + (k,)] + leaf_paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += [prefix + (i,)] + leaf_paths(v, prefix + (i,))
-    return out
-
-
-def mutated(args, path, value):
-    out = json.loads(json.dumps(args))
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return out
 
 
 def sample():
@@ -63,10 +33,10 @@ def sample():
         base = first_example(name)
         base.pop("schedule", None)   # a maintenance window's closed schedule is a right refusal
         for n in range(PER_MODULE):
-            path = rng.choice(leaf_paths(base))
+            path = rng.choice(value_paths(base))
             value = rng.choice(HOSTILE)
             tasks.append({"name": "%s %d %s" % (name, n, ".".join(map(str, path))), "ignore_errors": True,
-                          "gpuaas.orchestration.%s" % name: mutated(base, path, value)})
+                          "gpuaas.orchestration.%s" % name: with_value(base, path, value)})
     return tasks
 
 

@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gpuaas_testlib import wait_until
+from gpuaas_testlib import MODULES, wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent.parent
 PLAYBOOK = HERE / "every_module.yml"
-MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
 WRITTEN = ["resourceflavors", "cohorts", "workloadpriorityclasses", "topologies", "admissionchecks", "clusterqueues",
            "localqueues", "workloads", "nodepools", "nodeclaims", "nodes", "pods", "namespaces", "configmaps",
            "leases", "jobs", "jobsets", "priorityclasses", "inferencepools", "httproutes"]

@@ -201,6 +201,15 @@ def test_scale_down_remove_by_node_name_and_unknown_names():
     assert exc.value.field == "remove" and exc.value.value == ["zz"] and "(it has: a, b)" in exc.value.problem
 
 
+def gpu_limit_error(nodepool, claims, nodes_by_name, adding, gpus_per_node):
+    """``limits_error`` for the pool's ``nvidia.com/gpu`` limit alone, ``gpus_per_node`` GPUs each."""
+    if not gpus_per_node:
+        return None
+    limits = (nodepool.get("spec") or {}).get("limits") or {}
+    pool = dict(nodepool, spec={"limits": dict((k, val) for k, val in limits.items() if k == nc.GPU_RESOURCE)})
+    return c.limits_error(pool, claims, nodes_by_name, adding, {nc.GPU_RESOURCE: Decimal(gpus_per_node)})
+
+
 def test_gpu_limit_error():
     pool = {"metadata": {"name": "gp"}, "spec": {"limits": {"nvidia.com/gpu": "8"}}}
     claims = [{"metadata": {"name": "a"}, "status": {"nodeName": "na"}},
@@ -208,18 +217,18 @@ def test_gpu_limit_error():
               {"metadata": {"name": "c", "deletionTimestamp": "x"}, "status": {"nodeName": "nc"}}]
     nodes = {"na": {"status": {"allocatable": {"nvidia.com/gpu": "1"}}},
              "nc": {"status": {"allocatable": {"nvidia.com/gpu": "8"}}}}
-    assert c.gpu_limit_error(pool, claims, nodes, 3, 1) is None          # 1 + 4 + 3 = 8
-    err = c.gpu_limit_error(pool, claims, nodes, 1, 4)                   # 1 + 4 + 4 = 9
+    assert gpu_limit_error(pool, claims, nodes, 3, 1) is None          # 1 + 4 + 3 = 8
+    err = gpu_limit_error(pool, claims, nodes, 1, 4)                   # 1 + 4 + 4 = 9
     assert isinstance(err, SafetyError) and err.field == "count" and err.affected == ["NodePool/gp"]
     assert "limit 8" in str(err) and "has 5 of its" in str(err) and "force" in str(err)
-    assert c.gpu_limit_error({"metadata": {"name": "x"}, "spec": {}}, claims, nodes, 5, 8) is None
+    assert gpu_limit_error({"metadata": {"name": "x"}, "spec": {}}, claims, nodes, 5, 8) is None
 
 
 def test_gpu_limit_in_decimal_quantities():
     pool = {"metadata": {"name": "gp"}, "spec": {"limits": {"nvidia.com/gpu": "8k"}}}
     claims = [{"metadata": {"name": "a"}, "status": {"allocatable": {"nvidia.com/gpu": "7999"}}}]
-    assert c.gpu_limit_error(pool, claims, {}, 1, 1) is None
-    assert c.gpu_limit_error(pool, claims, {}, 2, 1) is not None
+    assert gpu_limit_error(pool, claims, {}, 1, 1) is None
+    assert gpu_limit_error(pool, claims, {}, 2, 1) is not None
 
 
 def test_gpu_limit_counts_nodeclaims_not_launched_yet():
@@ -229,11 +238,11 @@ def test_gpu_limit_counts_nodeclaims_not_launched_yet():
         {"key": nc.GPU_COUNT_LABEL, "operator": "In", "values": ["4"]}]}}
     by_request = {"metadata": {"name": "b"}, "spec": {"resources": {"requests": {"nvidia.com/gpu": "2"}}}}
     unknown = {"metadata": {"name": "c"}, "spec": {}}
-    assert c.gpu_limit_error(pool, [by_requirement, by_request], {}, 1, 2) is None      # 4 + 2 + 2 = 8
-    assert c.gpu_limit_error(pool, [by_requirement, by_request], {}, 1, 3) is not None  # 4 + 2 + 3 = 9
+    assert gpu_limit_error(pool, [by_requirement, by_request], {}, 1, 2) is None      # 4 + 2 + 2 = 8
+    assert gpu_limit_error(pool, [by_requirement, by_request], {}, 1, 3) is not None  # 4 + 2 + 3 = 9
     # one of unknown size counts as the shape being added
-    assert c.gpu_limit_error(pool, [unknown], {}, 1, 4) is None                         # 4 + 4 = 8
-    assert c.gpu_limit_error(pool, [unknown], {}, 2, 4) is not None                     # 4 + 8 = 12
+    assert gpu_limit_error(pool, [unknown], {}, 1, 4) is None                         # 4 + 4 = 8
+    assert gpu_limit_error(pool, [unknown], {}, 2, 4) is not None                     # 4 + 8 = 12
 
 
 # the local cluster's KWOK instance types (tests/cluster/cluster.py), as the provider file has them

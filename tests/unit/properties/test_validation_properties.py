@@ -16,18 +16,15 @@ Properties, for every module and every input:
 """
 import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import client as gclient
 from ansible_collections.gpuaas.orchestration.plugins.module_utils.core import module as gmodule
+from gpuaas_testlib import MODULES, first_example, value_paths, with_value
 
-MODULES_DIR = Path(__file__).resolve().parents[3] / "plugins" / "modules"
-MODULES = sorted(p.stem for p in MODULES_DIR.glob("*.py") if not p.stem.startswith("_"))
 BARE_PYTHON_ERROR = re.compile(r"^(TypeError|KeyError|AttributeError|ValueError|IndexError|ZeroDivisionError|"
                                r"RecursionError|UnicodeError|UnicodeEncodeError|OverflowError|NameError|"
                                r"UnboundLocalError|AssertionError|StopIteration|RuntimeError)\b")
@@ -37,17 +34,6 @@ ANSIBLE_ARGSPEC = re.compile(r"argument|parameter|Unsupported|mutually exclusive
 
 class ApiReached(Exception):
     """The module sent its first request: its input passed validation."""
-
-
-def first_example(name):
-    src = (MODULES_DIR / (name + ".py")).read_text()
-    text = re.search(r'EXAMPLES\s*=\s*r?"""(.*?)"""', src, re.S).group(1)
-    for task in yaml.safe_load(text):
-        args = task.get("gpuaas.orchestration.%s" % name)
-        if isinstance(args, dict):
-            # what Ansible would template: a plain value in its place
-            return json.loads(re.sub(r"\{\{.*?\}\}", "t", json.dumps(args)))
-    raise AssertionError("%s: no example" % name)
 
 
 EXAMPLES = dict((m, first_example(m)) for m in MODULES)
@@ -74,29 +60,6 @@ HOSTILE = st.one_of(
 )
 
 
-def paths(value, prefix=()):
-    """Every path of ``value``: dict keys and list indexes, leaves and containers alike."""
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            out += paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            out += paths(v, prefix + (i,))
-    return out
-
-
-def replaced(value, path, new):
-    if not path:
-        return new
-    out = json.loads(json.dumps(value))
-    node = out
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = new
-    return out
-
-
 def keys_of(value):
     out = set()
     if isinstance(value, dict):
@@ -115,11 +78,11 @@ def hostile_args(draw, name):
     choice = draw(st.integers(min_value=0, max_value=9))
     if choice == 0:
         # an unknown option, somewhere
-        where = draw(st.sampled_from([()] + [p for p in paths(base) if isinstance(_at(base, p), dict)]))
+        where = draw(st.sampled_from([()] + [p for p in value_paths(base) if isinstance(_at(base, p), dict)]))
         target = _at(base, where)
-        return replaced(base, where, dict(target, **{draw(HOSTILE_TEXT) or "x": draw(HOSTILE)}))
-    path = draw(st.sampled_from(paths(base)))
-    return replaced(base, path, draw(HOSTILE))
+        return with_value(base, where, dict(target, **{draw(HOSTILE_TEXT) or "x": draw(HOSTILE)}))
+    path = draw(st.sampled_from(value_paths(base)))
+    return with_value(base, path, draw(HOSTILE))
 
 
 def _at(value, path):
