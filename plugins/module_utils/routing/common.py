@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuaas.orchestration contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What inference routing shares: kinds, backend and rule identity, weights (pure).
 
 An HTTPRoute's ``spec.rules`` and each rule's ``backendRefs`` are atomic lists in the Gateway API

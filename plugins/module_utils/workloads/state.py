@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, gpuaas.orchestration contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Where a job submitted to Kueue stands, read from its Workload (and its pods). Pure.
 
 A job (a batch/v1 Job, a JobSet, ...) that names a LocalQueue gets a Kueue ``Workload`` owned by
