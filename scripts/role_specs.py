@@ -81,7 +81,7 @@ def roles():
     }
     cluster_plan = {
         "cluster_plan": dict(plan, description=[
-            "The plan of the cluster (docs/plan.md); by default the inventory's gpuaas_plan.",
+            "The plan of the cluster (docs/docsite/rst/plan.rst); by default the inventory's gpuaas_plan.",
             "Checked here against every section's options before any task runs."]),
         "cluster_plan_state": dict(type="str", choices=["present", "absent"], default="present",
                                    description="present applies the plan; absent deletes every object of it."),
@@ -111,7 +111,7 @@ def roles():
             description=[
                 "Reconciles the cluster with its plan in one call of gpuaas.orchestration.cluster_plan: dependency order, "
                 "only what differs is written, bounded waits, optional pruning of what the plan no longer has.",
-                "The plan format is docs/plan.md."],
+                "The plan format is docs/docsite/rst/plan.rst."],
             options=cluster_plan),
         "drift": dict(
             short_description="Report how a cluster differs from its plan, field by field; optionally correct it; fail on drift",

@@ -10,13 +10,14 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: cluster_plan
 short_description: Reconcile a whole cluster plan (namespaces, priority classes, Kueue, NodePools, GPU capacity, taints, workloads) in one run
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Applies the plan of one cluster in dependency order - Namespaces, extra manifests (ConfigMaps, RBAC, ...),
     PriorityClasses, Kueue Topologies, ResourceFlavors, Cohorts, WorkloadPriorityClasses, AdmissionChecks,
     ClusterQueues, LocalQueues, Karpenter NodePools, GPU capacity (N nodes per shape), node taints, and last the
-    workloads - and writes only what differs from the cluster. The format is described in C(docs/plan.md).
+    workloads - and writes only what differs from the cluster. The format is described in
+    R(docs/docsite/rst/plan.rst,ansible_collections.gpuaas.orchestration.docsite.plan).
   - "Every entry is checked and validated before anything is written: all problems are reported together,
     each naming its place in the plan, for example
     C(cluster_queues[3].resource_groups[0].flavors[1].resources[0].nominal_quota: must be a Kubernetes quantity)."

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: http_route
 short_description: Manage the rules of a Gateway API HTTPRoute with weighted InferencePool and Service backends
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Create, update and delete a Gateway API C(HTTPRoute) (C(gateway.networking.k8s.io/v1)) - its parent gateways,
@@ -201,7 +201,7 @@ extends_documentation_fragment:
 notes:
   - O(wait=true) waits until every parent that a gateway controller reports has C(Accepted) and C(ResolvedRefs)
     C(True) for the route's current generation; without a gateway controller there is no such status (see
-    docs/routing.md).
+    R(docs/docsite/rst/routing.rst,ansible_collections.gpuaas.orchestration.docsite.routing)).
   - Weights are relative - C(90) and C(10) send the same shares as C(9) and C(1). M(gpuaas.orchestration.http_route_info)
     shows them as percentages.
 requirements:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: http_route_info
 short_description: The rules, weights, parent status and backend pods of Gateway API HTTPRoutes
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Reports, per C(HTTPRoute), each rule with its backends, their weights and their shares as percentages, which

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: inference_pool
 short_description: Manage Gateway API Inference Extension InferencePools
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Create, update and delete an C(InferencePool) (C(inference.networking.k8s.io/v1)) - the model server pods that
@@ -91,7 +91,7 @@ extends_documentation_fragment:
 notes:
   - O(wait=true) waits until every parent that a gateway controller reports in C(status.parents) has C(Accepted) and
     C(ResolvedRefs) C(True); without a gateway controller there is no such status and the wait times out, so leave it
-    off on clusters without one (see docs/routing.md).
+    off on clusters without one (see R(docs/docsite/rst/routing.rst,ansible_collections.gpuaas.orchestration.docsite.routing)).
 requirements:
   - python >= 3.9
   - kubernetes >= 24.2.0

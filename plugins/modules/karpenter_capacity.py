@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: karpenter_capacity
 short_description: Ensure a Karpenter NodePool has N GPU nodes of one shape, through NodeClaims
-version_added: 0.1.0
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Makes sure the capacity group I(name) of NodePool I(nodepool) has exactly I(count) NodeClaims of

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: karpenter_disruption
 short_description: Pause and resume Karpenter's voluntary disruption of a NodePool, or protect single nodes
-version_added: 0.1.0
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - For a maintenance window or a critical run.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: karpenter_info
 short_description: Report Karpenter NodePools, their GPU capacity, limits, budgets and NodeClaims
-version_added: 0.1.0
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Reads NodePools, NodeClaims and Karpenter-managed nodes with one LIST each and reports, per

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: karpenter_nodepool
 short_description: Manage Karpenter NodePools (karpenter.sh/v1)
-version_added: 0.1.0
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Creates, updates and deletes one Karpenter C(NodePool) - the template of the nodes Karpenter may

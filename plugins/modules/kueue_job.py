@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: kueue_job
 short_description: Submit GPU jobs to Kueue, gate, hold and release them, and follow them to the end
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Submits a batch/v1 C(Job) or a C(JobSet) (C(jobset.x-k8s.io/v1alpha2)) to a Kueue LocalQueue from typed options

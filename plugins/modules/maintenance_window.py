@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: maintenance_window
 short_description: Lock, plan, record and report a node maintenance window in the cluster
-version_added: 0.2.0
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - The bookkeeping of a maintenance window, kept in the cluster so that every run sees it. The

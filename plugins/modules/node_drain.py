@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: node_drain
 short_description: Cordon, drain or uncordon Kubernetes nodes, respecting PodDisruptionBudgets and Kueue
-version_added: 0.1.0
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - C(cordon) marks the nodes unschedulable, C(uncordon) schedulable again.

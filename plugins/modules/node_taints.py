@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: node_taints
 short_description: Add, remove or replace the taints of Kubernetes nodes
-version_added: 0.1.0
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Adds, removes or replaces taints on one node (I(name)) or on every node matching a label

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: traffic_gate
 short_description: The gates between the steps of a traffic shift - pods Ready, route status, a metric against a threshold
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - Evaluates the gates given and answers a verdict for each and for all of them - C(passed) (go on), C(failed) (the

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: traffic_shift
 short_description: Shift the traffic of an HTTPRoute rule from one InferencePool or Service to another, a step at a time
-version_added: "0.2.0"
+version_added: "0.1.0"
 author: gpuaas platform engineering (@gpuaas)
 description:
   - One action of a stepwise traffic shift between two backends of one rule of a Gateway API C(HTTPRoute). The role
