@@ -78,7 +78,8 @@ build_karpenter() {
   # this project may listen beyond loopback, and Karpenter has no bind-address option, so the
   # build compiles a copy of the module whose operator.go has 127.0.0.1 in those two addresses
   # (a go.mod replace; the module cache stays untouched). It fails loudly if the lines change.
-  local orig="$(go list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)"
+  local orig
+  orig="$(go list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)"
   rm -rf "$dir/karpenter-src"; cp -r "$orig" "$dir/karpenter-src"; chmod -R u+w "$dir/karpenter-src"
   local op="$dir/karpenter-src/pkg/operator/operator.go"
   sed -i -e 's/BindAddress: fmt.Sprintf(":%d", options.FromContext(ctx).MetricsPort)/BindAddress: fmt.Sprintf("127.0.0.1:%d", options.FromContext(ctx).MetricsPort)/' \
