@@ -78,6 +78,19 @@ def wait_until(what, fn, timeout=60, interval=0.5):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last seen: {last!r}")
 
 
+class NotYet:
+    """A falsy answer for wait_until that says what was seen, so a timeout explains itself."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return self.seen
+
+
 def has_condition(obj, ctype):
     """True when a status condition of that type is True."""
     return any(c["type"] == ctype and c["status"] == "True"

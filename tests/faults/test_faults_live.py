@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from gpuaas_testlib import wait_until
+from gpuaas_testlib import NotYet, wait_until
 
 REPO = Path(__file__).resolve().parent.parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -229,9 +229,21 @@ def test_api_server_restarted_while_a_kueue_aware_drain_requeues_a_job(cluster, 
         (b,) = nodes.create(1, gpus=4, unschedulable=True)
         queue = KueueQueue(dyn, namespace, nodes.run)
         queue.submit("train", nodes.placement())
-        wait_until("the job admitted and running on %s" % a, lambda: admitted(queue.workload_of("train")) and sum(
-            1 for p in core_v1.list_namespaced_pod(namespace, label_selector="app=train").items
-            if p.spec.node_name == a and p.status.phase == "Running") == 2, 90)
+
+        def running(where):
+            """True when the job is admitted and both pods run on a node where(node) accepts."""
+            wl = queue.workload_of("train")
+            pods = [(p.metadata.name, p.spec.node_name, p.status.phase)
+                    for p in core_v1.list_namespaced_pod(namespace, label_selector="app=train").items]
+            if admitted(wl) and sum(1 for _, n, ph in pods if n and where(n) and ph == "Running") == 2:
+                return True
+            conds = {c["type"]: c["status"] for c in ((wl or {}).get("status") or {}).get("conditions") or []}
+            return NotYet("workload %s conditions %s, pods %s" % (
+                (wl or {}).get("metadata", {}).get("name"), conds, pods))
+
+        # the previous test restarted the API server: the controllers' watches may still be
+        # reconnecting, so the bound is generous and a timeout says which part did not happen
+        wait_until("the job admitted and running on %s" % a, lambda: running(lambda n: n == a), 180)
         nodes.set_unschedulable(b, False)   # where the requeued job goes
         proc = start_module(cluster, "node_drain", {"name": a, "kueue_aware": True, "wait_timeout": 120})
         wait_until("the Workload deactivated by the drain",
@@ -251,9 +263,7 @@ def test_api_server_restarted_while_a_kueue_aware_drain_requeues_a_job(cluster, 
         assert wl["spec"].get("active", True) is True, wl["spec"]
         (req,) = r["requeued_workloads"]
         assert req["reactivated"] is True
-        wait_until("the job admitted again, off the drained node", lambda: admitted(queue.workload_of("train")) and sum(
-            1 for p in core_v1.list_namespaced_pod(namespace, label_selector="app=train").items
-            if p.spec.node_name and p.spec.node_name != a and p.status.phase == "Running") == 2, 90)
+        wait_until("the job admitted again, off the drained node", lambda: running(lambda n: n != a), 120)
         print("API server restart during a Kueue-aware drain: " + outcome)
     finally:
         if queue is not None:
