@@ -39,6 +39,13 @@ SECTION_DOCS = {
 }
 
 
+class IndentedDumper(yaml.SafeDumper):
+    """Lists indented under their key, the style yamllint and ansible-lint expect."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
 def clean(spec):
     """An argument spec as role argument_specs take it (no_log, aliases kept; Python types out)."""
     out = {}
@@ -124,7 +131,8 @@ def roles():
 
 
 def render(spec):
-    return HEADER + yaml.safe_dump({"argument_specs": {"main": spec}}, sort_keys=False, width=110, default_flow_style=False)
+    return HEADER + yaml.dump({"argument_specs": {"main": spec}}, Dumper=IndentedDumper, sort_keys=False, width=110,
+                              default_flow_style=False)
 
 
 def main():
