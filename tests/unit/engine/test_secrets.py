@@ -117,5 +117,9 @@ def test_module_output_masks_every_secret(monkeypatch, capsys, outcome):
     assert out.strip()
     for secret in secrets.kubeconfig_secret_values(kc):
         assert secret not in out, secret
+    # names are not masked, where the output carries the kubeconfig (exit_json's own value; the
+    # invocation, which ansible-core 2.19 adds to failures and 2.21 no longer does)
+    if outcome == "exit" or (outcome != "invalid" and '"invocation"' in out):
+        assert "default" in out
     if outcome != "invalid":
-        assert "default" in out   # names are not masked
+        assert "the token ********" in out or "the token " in out
