@@ -10,11 +10,14 @@ INTEGRATION := $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --dura
 # Fault tests stop and start cluster components: alone, one at a time, after the rest.
 FAULTS := $(VENV)/bin/pytest -q -p no:xdist --durations=5 -s tests/faults
 
-.PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit integration faults sanity bench clean
+.PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit unit-newest integration faults sanity sanity-newest docs release bench clean
 
 help:
 	@echo "make demo          install everything, start the local GPU cluster, run the main job"
-	@echo "make test          install everything and run all tests (unit, sanity, integration)"
+	@echo "make test          install everything and run all tests (unit and sanity on ansible-core 2.19 and 2.21,"
+	@echo "                   integration, faults, the release check, the docs site)"
+	@echo "make release       build the collection tarball and check it as Galaxy, an EE and a user would"
+	@echo "make docs          build the docs site with antsibull-docs (docs/docsite/build), links checked"
 	@echo "make cluster-up    start the local simulated GPU cluster (no-op when running)"
 	@echo "make cluster-down  stop every process of the local cluster"
 	@echo "make bench         benchmarks against kubernetes.core and kubectl (bench/results/)"
@@ -43,6 +46,10 @@ demo: cluster-up
 unit: bootstrap
 	$(VENV)/bin/pytest -q tests/unit
 
+# the newest ansible-core the collection claims (2.21, Python 3.12); `unit` is the lowest (2.19)
+unit-newest:
+	@./scripts/unit-newest
+
 integration: cluster-up
 	$(INTEGRATION)
 
@@ -52,12 +59,25 @@ faults: cluster-up
 sanity: bootstrap
 	@./scripts/sanity
 
+sanity-newest: bootstrap
+	@GPUAAS_CORE=2.21 ./scripts/sanity
+
+docs: bootstrap
+	@./scripts/docs-site
+
+release: cluster-up
+	@./scripts/release-check
+
 test: bootstrap
 	$(VENV)/bin/pytest -q tests/unit
+	./scripts/unit-newest
 	./scripts/sanity
+	GPUAAS_CORE=2.21 ./scripts/sanity
 	$(MAKE) cluster-up
 	$(INTEGRATION)
 	$(FAULTS)
+	CI=$${CI:-1} ./scripts/release-check
+	./scripts/docs-site
 
 bench: cluster-up
 	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -235,7 +235,7 @@ def test_api_server_restarted_while_a_kueue_aware_drain_requeues_a_job(cluster, 
             wl = queue.workload_of("train")
             pods = [(p.metadata.name, p.spec.node_name, p.status.phase)
                     for p in core_v1.list_namespaced_pod(namespace, label_selector="app=train").items]
-            if admitted(wl) and sum(1 for _, n, ph in pods if n and where(n) and ph == "Running") == 2:
+            if admitted(wl) and sum(1 for _pod, n, ph in pods if n and where(n) and ph == "Running") == 2:
                 return True
             conds = {c["type"]: c["status"] for c in ((wl or {}).get("status") or {}).get("conditions") or []}
             return NotYet("workload %s conditions %s, pods %s" % (
