@@ -174,3 +174,48 @@ def _least_writes_during(api_client, resources, action, attempts, verbs):
         if not sum(least.values()):
             break
     return result, least
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def items_of(path):
+    """The objects of a file of rbac/ (a List, as kubectl apply -f takes it)."""
+    import yaml
+    out = []
+    for doc in yaml.safe_load_all(Path(path).read_text()):
+        if doc:
+            out += doc["items"] if doc.get("kind") == "List" else [doc]
+    return out
+
+
+def _apply_file(dyn, path, field_manager):
+    for doc in items_of(path):
+        res = dyn.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
+        res.server_side_apply(body=doc, name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"),
+                              field_manager=field_manager, force_conflicts=True)
+
+
+def service_account_token(core_v1, sa, namespace="gpuaas-system", seconds=3600):
+    """A short-lived token of a ServiceAccount (TokenRequest), as a token kubeconfig or AWX's bearer
+    token credential holds it."""
+    from kubernetes import client
+    req = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds))
+    return core_v1.create_namespaced_service_account_token(sa, namespace, req).status.token
+
+
+def rbac_tokens(dyn, core_v1):
+    """rbac/ applied as administrator (the ClusterRoles, the ServiceAccounts), the operator role
+    aggregated; ``{"operator": token, "readonly": token}``."""
+    from kubernetes import client
+    _apply_file(dyn, REPO / "rbac" / "clusterroles.yaml", "gpuaas-tests")
+    _apply_file(dyn, REPO / "rbac" / "serviceaccounts.yaml", "gpuaas-tests")
+    rbac_api = client.RbacAuthorizationV1Api(core_v1.api_client)
+    # the aggregation controller fills the operator role in
+    parts = [d for d in items_of(REPO / "rbac" / "clusterroles.yaml")
+             if "rbac.gpuaas.io/aggregate-to-operator" in (d["metadata"].get("labels") or {})]
+    want = sum(len(d["rules"]) for d in parts)
+    wait_until("the operator ClusterRole aggregated (%d rules)" % want,
+               lambda: len(rbac_api.read_cluster_role("gpuaas-orchestration-operator").rules or []) >= want, 60)
+    return {"operator": service_account_token(core_v1, "gpuaas-operator"),
+            "readonly": service_account_token(core_v1, "gpuaas-readonly")}

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gpuaas_testlib import MODULES, wait_until
+from gpuaas_testlib import MODULES, items_of, rbac_tokens
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent.parent
@@ -28,28 +28,6 @@ PLAYBOOK = HERE / "every_module.yml"
 WRITTEN = ["resourceflavors", "cohorts", "workloadpriorityclasses", "topologies", "admissionchecks", "clusterqueues",
            "localqueues", "workloads", "nodepools", "nodeclaims", "nodes", "pods", "namespaces", "configmaps",
            "leases", "jobs", "jobsets", "priorityclasses", "inferencepools", "httproutes"]
-
-
-def items_of(path):
-    """The objects of a file of rbac/ (a List, as kubectl apply -f takes it)."""
-    out = []
-    for doc in yaml.safe_load_all(Path(path).read_text()):
-        if doc:
-            out += doc["items"] if doc.get("kind") == "List" else [doc]
-    return out
-
-
-def apply_yaml(dyn, path):
-    for doc in items_of(path):
-        res = dyn.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
-        res.server_side_apply(body=doc, name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"),
-                              field_manager="security-test", force_conflicts=True)
-
-
-def token_for(core_v1, sa):
-    from kubernetes import client
-    req = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600))
-    return core_v1.create_namespaced_service_account_token(sa, "gpuaas-system", req).status.token
 
 
 def admin_kubeconfig(cluster):
@@ -102,17 +80,7 @@ def task_results(stdout):
 
 @pytest.fixture(scope="module")
 def rbac(cluster, dyn, core_v1):
-    apply_yaml(dyn, REPO / "rbac" / "clusterroles.yaml")
-    apply_yaml(dyn, REPO / "rbac" / "serviceaccounts.yaml")
-    from kubernetes import client
-    rbac_api = client.RbacAuthorizationV1Api(core_v1.api_client)
-    # the aggregation controller fills the operator role in
-    parts = [d for d in items_of(REPO / "rbac" / "clusterroles.yaml")
-             if "rbac.gpuaas.io/aggregate-to-operator" in (d["metadata"].get("labels") or {})]
-    want = sum(len(d["rules"]) for d in parts)
-    wait_until("the operator ClusterRole aggregated (%d rules)" % want,
-               lambda: len(rbac_api.read_cluster_role("gpuaas-orchestration-operator").rules or []) >= want, 60)
-    return {"operator": token_for(core_v1, "gpuaas-operator"), "readonly": token_for(core_v1, "gpuaas-readonly")}
+    return rbac_tokens(dyn, core_v1)
 
 
 @pytest.fixture(scope="module")
