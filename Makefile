@@ -10,13 +10,14 @@ INTEGRATION := $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --dura
 # Fault tests stop and start cluster components: alone, one at a time, after the rest.
 FAULTS := $(VENV)/bin/pytest -q -p no:xdist --durations=5 -s tests/faults
 
-.PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit unit-newest integration faults sanity sanity-newest docs release bench clean
+.PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit unit-newest integration faults molecule sanity sanity-newest docs release bench clean
 
 help:
 	@echo "make demo          install everything, start the local GPU cluster, run the main job"
 	@echo "make test          install everything and run all tests (unit and sanity on ansible-core 2.19 and 2.21,"
-	@echo "                   integration, faults, the release check, the docs site)"
+	@echo "                   integration, faults, molecule, the release check, the docs site)"
 	@echo "make release       build the collection tarball and check it as Galaxy, an EE and a user would"
+	@echo "make molecule      the main job as a molecule scenario (converge, idempotence, verify, cleanup)"
 	@echo "make docs          build the docs site with antsibull-docs (docs/docsite/build), links checked"
 	@echo "make cluster-up    start the local simulated GPU cluster (no-op when running)"
 	@echo "make cluster-down  stop every process of the local cluster"
@@ -56,6 +57,11 @@ integration: cluster-up
 faults: cluster-up
 	$(FAULTS)
 
+# The main job as the collection's molecule scenario (extensions/molecule/default): converge,
+# idempotence, verify, cleanup. It uses the objects of the demo plan, so it runs alone.
+molecule: cluster-up
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/molecule test
+
 sanity: bootstrap
 	@./scripts/sanity
 
@@ -76,6 +82,7 @@ test: bootstrap
 	$(MAKE) cluster-up
 	$(INTEGRATION)
 	$(FAULTS)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/molecule test
 	CI=$${CI:-1} ./scripts/release-check
 	./scripts/docs-site
 

@@ -114,13 +114,14 @@ def test_kubeconfig_credential_type_renders_as_awx_renders_it():
     assert set(ctype["inputs"]["required"]) <= set(fields)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     # AWX renders an input that was not given as an empty string; files first, then the env
-    namespace = {"kubeconfig": "apiVersion: v1\nkind: Config\n", "context": ""}
+    namespace = {"kubeconfig": "apiVersion: v1\nkind: Config\n"}
     files = dict((k.split(".", 1)[1], env.from_string(v).render(**namespace))
                  for k, v in ctype["injectors"]["file"].items())
     assert files == {"kubeconfig": namespace["kubeconfig"]}
     namespace["tower"] = {"filename": {"kubeconfig": "/runner/env/tmpabc"}}
     rendered = dict((k, env.from_string(v).render(**namespace)) for k, v in ctype["injectors"]["env"].items())
-    assert rendered == {"K8S_AUTH_KUBECONFIG": "/runner/env/tmpabc", "K8S_AUTH_CONTEXT": ""}
+    # no K8S_AUTH_CONTEXT: an empty one would name a context "" (the inventory names each host's)
+    assert rendered == {"K8S_AUTH_KUBECONFIG": "/runner/env/tmpabc"}
 
 
 def test_project_requirements_install_this_checkout_and_the_declared_dependency():
