@@ -200,7 +200,7 @@ def launch(project, work, key, inventory, credential_env, job_type=None, answers
     (pdd / "env" / "extravars").write_text(json.dumps(variables))
     env = {
         # AWX: the synced collections first, then the project's own ansible.cfg paths and the defaults
-        "ANSIBLE_COLLECTIONS_PATHS": "%s:./collections:~/.ansible/collections:/usr/share/ansible/collections"
+        "ANSIBLE_COLLECTIONS_PATH": "%s:./collections:~/.ansible/collections:/usr/share/ansible/collections"
                                      % project.collections,
         "ANSIBLE_ROLES_PATH": "%s:./roles:~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles"
                               % (project.root / "requirements_roles"),

@@ -108,7 +108,8 @@ def get(dyn, api, kind, name, namespace=None):
 
 
 def gpu_quota(cq):
-    return [r["nominalQuota"] for r in cq["spec"]["resourceGroups"][0]["flavors"][0]["resources"]
+    """The flavor's GPU quota as the API server serializes the quantity."""
+    return [str(r["nominalQuota"]) for r in cq["spec"]["resourceGroups"][0]["flavors"][0]["resources"]
             if r["name"] == "nvidia.com/gpu"][0]
 
 
@@ -128,7 +129,7 @@ def test_site_and_scheduled_drift_with_the_kubeconfig_credential(cluster, projec
     job = launch(project, tmp_path, "site", inv, cred)
     assert job.rc == 0 and job.changed() == 1, job
     cq = get(dyn, KUEUE, "ClusterQueue", name)
-    assert cq and gpu_quota(cq) == 8
+    assert cq and gpu_quota(cq) == "8"
     assert cq["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "gpuaas-orchestration"
     assert get(dyn, KUEUE, "LocalQueue", "team", name)
     # a rerun changes nothing
@@ -155,7 +156,7 @@ def test_site_and_scheduled_drift_with_the_kubeconfig_credential(cluster, projec
     # that the drift is seen
     corrected = launch(project, tmp_path, "drift", inv, cred, answers={"drift_correct": "true"})
     assert corrected.rc != 0 and "(corrected)" in corrected.stdout, corrected
-    assert gpu_quota(get(dyn, KUEUE, "ClusterQueue", name)) == 8
+    assert gpu_quota(get(dyn, KUEUE, "ClusterQueue", name)) == "8"
     # "false" is false: a report only, green
     green = launch(project, tmp_path, "drift", inv, cred, answers={"drift_correct": "false", "drift_fail": "true"})
     assert green.rc == 0 and green.changed() == 0, green
