@@ -12,6 +12,7 @@
 import base64
 import json
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -74,8 +75,9 @@ def run_playbook(cluster, tmp_path, auth, suffix, ns, node, check=False, diff=Fa
 
 
 def task_results(stdout):
+    """``[(module name, result)]`` of an every_module.yml run (its tasks are named "Run <module>")."""
     doc = json.loads(stdout)
-    return [(t["task"]["name"], t["hosts"]["localhost"]) for t in doc["plays"][0]["tasks"]]
+    return [(re.sub(r"^Run ", "", t["task"]["name"]), t["hosts"]["localhost"]) for t in doc["plays"][0]["tasks"]]
 
 
 @pytest.fixture(scope="module")
