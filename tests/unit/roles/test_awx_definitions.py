@@ -131,3 +131,63 @@ def test_project_requirements_install_this_checkout_and_the_declared_dependency(
     assert by_name["gpuaas.orchestration"] == {"name": "gpuaas.orchestration", "type": "dir", "source": "."}
     for dep, version in galaxy["dependencies"].items():
         assert by_name[dep]["version"] == version, dep
+
+
+def awx_module_options(module):
+    """The options of an awx.awx module (the ansible package pinned for the tests carries it)."""
+    mod = pytest.importorskip("ansible_collections.awx.awx.plugins.modules.%s" % module)
+    return set(yaml.safe_load(mod.DOCUMENTATION)["options"])
+
+
+# keys of awx/job_templates.yml that are not awx.awx.job_template options: the file's own
+KEYS_OF_THE_FILE = {"key", "survey", "schedule"}
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_templates_and_schedules_are_what_awx_awx_takes(key):
+    template = dict((t["key"], t) for t in TEMPLATES)[key]
+    assert set(template) - KEYS_OF_THE_FILE <= awx_module_options("job_template"), template
+    if template.get("schedule"):
+        assert set(template["schedule"]) <= awx_module_options("schedule"), template["schedule"]
+    ctype = yaml.safe_load((REPO / "awx" / "credential_types" / "kubeconfig.yml").read_text())
+    assert set(ctype) <= awx_module_options("credential_type")
+
+
+@pytest.mark.parametrize("key", [t["key"] for t in TEMPLATES if t.get("schedule")])
+def test_schedule_rrules_parse_as_awx_parses_them(key):
+    """AWX parses a schedule's rrule with dateutil (DTSTART with its time zone, then the RRULE)."""
+    import datetime
+    from dateutil import rrule, tz
+    template = dict((t["key"], t) for t in TEMPLATES)[key]
+    dtstart, rule = template["schedule"]["rrule"].split(" ", 1)
+    zone, start = re.match(r"DTSTART;TZID=([\w/]+):(\d{8}T\d{6})$", dtstart).groups()
+    first = datetime.datetime.strptime(start, "%Y%m%dT%H%M%S").replace(tzinfo=tz.gettz(zone))
+    occurrences = list(rrule.rrulestr(rule.split(":", 1)[1], dtstart=first).xafter(first, count=3, inc=True))
+    assert len(occurrences) == 3
+    if key == "maintenance_window":
+        # every one a Saturday 22:00 UTC, where the template's allowed hours begin
+        window = template["extra_vars"]["maintenance_window_schedule"]
+        assert all(o.strftime("%a") in window["days"] and o.strftime("%H:%M") == window["start"] for o in occurrences)
+
+
+def test_the_guide_creates_what_the_files_define():
+    """The playbook in docs/docsite/rst/awx.rst that creates the AWX objects: it parses, passes
+    ansible-playbook --syntax-check with awx.awx installed, and sets every option the files hold."""
+    text = (REPO / "docs" / "docsite" / "rst" / "awx.rst").read_text()
+    block = re.search(r"Creating them as code\n-+\n.*?\.\. code-block:: yaml\n\n(.*?)(?:\n\S|\Z)", text, re.S).group(1)
+    playbook = yaml.safe_load("\n".join(line[3:] for line in block.splitlines()))
+    tasks = dict((t["name"], t) for t in playbook[0]["tasks"])
+    jt = tasks["The job templates"]["awx.awx.job_template"]
+    for template in TEMPLATES:
+        for option in set(template) - KEYS_OF_THE_FILE:
+            assert option in jt, "the guide's playbook does not set %s" % option
+    assert set(tasks["The schedules"]["awx.awx.schedule"]) >= {"name", "rrule", "extra_data", "unified_job_template"}
+    pytest.importorskip("ansible_collections.awx.awx")
+    path = Path(__file__).parent / ".awx-guide-playbook.yml"
+    path.write_text(yaml.safe_dump(playbook))
+    try:
+        proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "--syntax-check", str(path)],
+                              capture_output=True, text=True, check=False, cwd=REPO)
+    finally:
+        path.unlink()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
