@@ -200,10 +200,10 @@ def launch(project, work, key, inventory, credential_env, job_type=None, answers
     (pdd / "env" / "extravars").write_text(json.dumps(variables))
     env = {
         # AWX: the synced collections first, then the project's own ansible.cfg paths and the defaults
-        "ANSIBLE_COLLECTIONS_PATH": "%s:./collections:~/.ansible/collections:/usr/share/ansible/collections"
-                                     % project.collections,
-        "ANSIBLE_ROLES_PATH": "%s:./roles:~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles"
-                              % (project.root / "requirements_roles"),
+        "ANSIBLE_COLLECTIONS_PATH": "%s:./collections:~/.ansible/collections:/usr/share/ansible/collections" % (
+            project.collections),
+        "ANSIBLE_ROLES_PATH": "%s:./roles:~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles" % (
+            project.root / "requirements_roles"),
         "ANSIBLE_RETRY_FILES_ENABLED": "False", "ANSIBLE_FORCE_COLOR": "False",
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True", "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "JOB_ID": str(job_id), "AWX_HOST": "https://awx.example.com",
@@ -219,8 +219,9 @@ def launch(project, work, key, inventory, credential_env, job_type=None, answers
         env={"PATH": "%s:/usr/bin:/bin" % VENV_BIN, "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8"})
     artifacts = pdd / "artifacts" / "job"
     stdout = (artifacts / "stdout").read_text() if (artifacts / "stdout").exists() else proc.stdout + proc.stderr
-    events = [json.loads(p.read_text()) for p in sorted((artifacts / "job_events").glob("*.json"),
-                                                          key=lambda p: int(p.name.split("-", 1)[0]))]
+    # job_events/<counter>-<uuid>.json, in the order the events happened
+    event_files = sorted((artifacts / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-", 1)[0]))
+    events = [json.loads(p.read_text()) for p in event_files]
     status = (artifacts / "status").read_text().strip() if (artifacts / "status").exists() else "error"
     rc = int((artifacts / "rc").read_text()) if (artifacts / "rc").exists() else proc.returncode
     return JobResult(rc, status, events, stdout)
