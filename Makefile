@@ -9,6 +9,9 @@ PYTEST_WORKERS ?= 3
 INTEGRATION := $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15 tests/integration
 # Fault tests stop and start cluster components: alone, one at a time, after the rest.
 FAULTS := $(VENV)/bin/pytest -q -p no:xdist --durations=5 -s tests/faults
+# The main job as the collection's molecule scenario (extensions/molecule/default); molecule finds
+# ansible-playbook on PATH.
+MOLECULE := PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/molecule test
 
 .PHONY: help bootstrap build cluster-up cluster-down cluster-status demo test unit unit-newest integration faults molecule sanity sanity-newest docs release bench clean
 
@@ -57,10 +60,9 @@ integration: cluster-up
 faults: cluster-up
 	$(FAULTS)
 
-# The main job as the collection's molecule scenario (extensions/molecule/default): converge,
-# idempotence, verify, cleanup. It uses the objects of the demo plan, so it runs alone.
+# converge, idempotence, verify, cleanup. It uses the objects of the demo plan, so it runs alone.
 molecule: cluster-up
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/molecule test
+	$(MOLECULE)
 
 sanity: bootstrap
 	@./scripts/sanity
@@ -82,7 +84,7 @@ test: bootstrap
 	$(MAKE) cluster-up
 	$(INTEGRATION)
 	$(FAULTS)
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/molecule test
+	$(MOLECULE)
 	CI=$${CI:-1} ./scripts/release-check
 	./scripts/docs-site
 

@@ -8,7 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-MODULES_DIR = Path(__file__).resolve().parent.parent / "plugins" / "modules"
+REPO = Path(__file__).resolve().parent.parent
+MODULES_DIR = REPO / "plugins" / "modules"
 # every module of the collection (tests that must cover them all check against this)
 MODULES = sorted(p.stem for p in MODULES_DIR.glob("*.py") if not p.stem.startswith("_"))
 
@@ -176,9 +177,6 @@ def _least_writes_during(api_client, resources, action, attempts, verbs):
     return result, least
 
 
-REPO = Path(__file__).resolve().parent.parent
-
-
 def items_of(path):
     """The objects of a file of rbac/ (a List, as kubectl apply -f takes it)."""
     import yaml
@@ -189,8 +187,8 @@ def items_of(path):
     return out
 
 
-def _apply_file(dyn, path, field_manager):
-    for doc in items_of(path):
+def _apply(dyn, docs, field_manager):
+    for doc in docs:
         res = dyn.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
         res.server_side_apply(body=doc, name=doc["metadata"]["name"], namespace=doc["metadata"].get("namespace"),
                               field_manager=field_manager, force_conflicts=True)
@@ -208,11 +206,12 @@ def rbac_tokens(dyn, core_v1):
     """rbac/ applied as administrator (the ClusterRoles, the ServiceAccounts), the operator role
     aggregated; ``{"operator": token, "readonly": token}``."""
     from kubernetes import client
-    _apply_file(dyn, REPO / "rbac" / "clusterroles.yaml", "gpuaas-tests")
-    _apply_file(dyn, REPO / "rbac" / "serviceaccounts.yaml", "gpuaas-tests")
+    roles = items_of(REPO / "rbac" / "clusterroles.yaml")
+    _apply(dyn, roles, "gpuaas-tests")
+    _apply(dyn, items_of(REPO / "rbac" / "serviceaccounts.yaml"), "gpuaas-tests")
     rbac_api = client.RbacAuthorizationV1Api(core_v1.api_client)
     # the aggregation controller fills the operator role in
-    parts = [d for d in items_of(REPO / "rbac" / "clusterroles.yaml")
+    parts = [d for d in roles
              if "rbac.gpuaas.io/aggregate-to-operator" in (d["metadata"].get("labels") or {})]
     want = sum(len(d["rules"]) for d in parts)
     wait_until("the operator ClusterRole aggregated (%d rules)" % want,

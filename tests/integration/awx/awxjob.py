@@ -190,12 +190,14 @@ def launch(project, work, key, inventory, credential_env, job_type=None, answers
     if schedule:
         variables["awx_schedule_name"] = template["schedule"]["name"]
     if template.get("survey"):
-        # a schedule's extra_data answers the survey (the rest keeps its defaults), and may carry
-        # other variables too; a manual launch answers the survey only
-        given = (template["schedule"].get("extra_data") or {}) if schedule else (answers or {})
-        questions = set(q["variable"] for q in survey(key)["spec"])
-        variables.update(survey_answers(key, dict((k, v) for k, v in given.items() if k in questions or not schedule)))
-        variables.update(dict((k, v) for k, v in given.items() if k not in questions and schedule))
+        if schedule:
+            # a schedule's extra_data answers the survey (the rest keeps its defaults) and may
+            # carry other variables too
+            questions = set(q["variable"] for q in survey(key)["spec"])
+            data = template["schedule"].get("extra_data") or {}
+            answers = dict((k, v) for k, v in data.items() if k in questions)
+            variables.update((k, v) for k, v in data.items() if k not in questions)
+        variables.update(survey_answers(key, answers))
     variables.update(extra_vars or {})
     (pdd / "env" / "extravars").write_text(json.dumps(variables))
     env = {

@@ -16,14 +16,13 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 REPO = Path(__file__).resolve().parents[3]
-TEMPLATES = yaml.safe_load((REPO / "awx" / "job_templates.yml").read_text())["job_templates"]
-KEYS = [t["key"] for t in TEMPLATES]
+sys.path.insert(0, str(REPO / "scripts"))
+from awx_surveys import load_templates, role_options  # noqa: E402  pylint: disable=wrong-import-position
+
+TEMPLATES = load_templates()
+BY_KEY = dict((t["key"], t) for t in TEMPLATES)
+KEYS = list(BY_KEY)
 AWX_SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
-
-
-def role_options(role):
-    return yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())[
-        "argument_specs"]["main"]["options"]
 
 
 def survey(key):
@@ -45,7 +44,7 @@ def test_surveys_are_up_to_date():
 
 @pytest.mark.parametrize("key", KEYS)
 def test_template_runs_a_playbook_of_its_role(key):
-    template = dict((t["key"], t) for t in TEMPLATES)[key]
+    template = BY_KEY[key]
     playbook = REPO / template["playbook"]
     assert playbook.is_file(), template["playbook"]
     text = playbook.read_text()
@@ -57,7 +56,7 @@ def test_template_runs_a_playbook_of_its_role(key):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_every_answer_a_survey_offers_is_accepted_by_the_role(key):
-    template = dict((t["key"], t) for t in TEMPLATES)[key]
+    template = BY_KEY[key]
     role = template["survey"]["role"]
     spec = survey(key)["spec"]
     assert spec and all(q["type"] in AWX_SURVEY_TYPES for q in spec)
@@ -74,7 +73,7 @@ def test_every_answer_a_survey_offers_is_accepted_by_the_role(key):
 
 @pytest.mark.parametrize("key", [t["key"] for t in TEMPLATES if t.get("schedule")])
 def test_schedule_answers_and_template_variables_are_accepted_by_the_role(key):
-    template = dict((t["key"], t) for t in TEMPLATES)[key]
+    template = BY_KEY[key]
     role = template["survey"]["role"]
     given = dict(template.get("extra_vars") or {})
     given.update(template["schedule"].get("extra_data") or {})
@@ -145,7 +144,7 @@ KEYS_OF_THE_FILE = {"key", "survey", "schedule"}
 
 @pytest.mark.parametrize("key", KEYS)
 def test_templates_and_schedules_are_what_awx_awx_takes(key):
-    template = dict((t["key"], t) for t in TEMPLATES)[key]
+    template = BY_KEY[key]
     assert set(template) - KEYS_OF_THE_FILE <= awx_module_options("job_template"), template
     if template.get("schedule"):
         assert set(template["schedule"]) <= awx_module_options("schedule"), template["schedule"]
@@ -158,7 +157,7 @@ def test_schedule_rrules_parse_as_awx_parses_them(key):
     """AWX parses a schedule's rrule with dateutil (DTSTART with its time zone, then the RRULE)."""
     import datetime
     from dateutil import rrule, tz
-    template = dict((t["key"], t) for t in TEMPLATES)[key]
+    template = BY_KEY[key]
     dtstart, rule = template["schedule"]["rrule"].split(" ", 1)
     zone, start = re.match(r"DTSTART;TZID=([\w/]+):(\d{8}T\d{6})$", dtstart).groups()
     first = datetime.datetime.strptime(start, "%Y%m%dT%H%M%S").replace(tzinfo=tz.gettz(zone))
