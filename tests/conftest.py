@@ -71,6 +71,14 @@ def api_client(cluster):
 
 
 @pytest.fixture(scope="session")
+def write_counter(api_client, cluster):
+    """Write requests counted by the API server while an action runs (``gpuaas_testlib.WriteCounter``),
+    told apart by object with the cluster's audit log (when it has one: a cluster of this project)."""
+    from gpuaas_testlib import WriteCounter
+    return WriteCounter(api_client, Path(cluster.kubeconfig).parent / "logs" / "audit.log")
+
+
+@pytest.fixture(scope="session")
 def dyn(api_client):
     """A kubernetes DynamicClient for asserting on live objects."""
     from kubernetes.dynamic import DynamicClient

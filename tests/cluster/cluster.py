@@ -326,12 +326,33 @@ def start_etcd(bin_dir):
     wait_for("etcd", lambda: port_open(PORTS["etcd"]), 30, "etcd")
 
 
+# The main resources (not their status) whose write requests the tests count: the API server's
+# apiserver_request_total counts them per resource, and the audit log says which object each
+# write was for, so that a test can tell its own writes from those of the tests running beside it
+# (tests/gpuaas_testlib.py WriteCounter).
+AUDITED_WRITES = {
+    "": ["namespaces", "configmaps"],
+    "kueue.x-k8s.io": ["resourceflavors", "clusterqueues", "localqueues", "cohorts", "workloadpriorityclasses",
+                       "admissionchecks", "topologies", "workloads"],
+    "karpenter.sh": ["nodepools", "nodeclaims"],
+    "scheduling.k8s.io": ["priorityclasses"],
+    "rbac.authorization.k8s.io": ["roles", "rolebindings"],
+    "batch": ["jobs"],
+    "jobset.x-k8s.io": ["jobsets"],
+    "gateway.networking.k8s.io": ["httproutes"],
+    "inference.networking.k8s.io": ["inferencepools"],
+}
+
 AUDIT_POLICY = {
-    # What the collection's ServiceAccounts (rbac/serviceaccounts.yaml) send, and nothing else:
-    # tests/integration/security compares it with the ClusterRoles' rules.
     "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
-    "rules": [{"level": "Metadata", "userGroups": ["system:serviceaccounts:gpuaas-system"]},
-              {"level": "None"}],
+    "rules": [
+        # What the collection's ServiceAccounts (rbac/serviceaccounts.yaml) send:
+        # tests/integration/security compares it with the ClusterRoles' rules.
+        {"level": "Metadata", "userGroups": ["system:serviceaccounts:gpuaas-system"]},
+        # Writes to the counted resources, by anyone.
+        {"level": "Metadata", "verbs": ["create", "update", "patch", "delete", "deletecollection"],
+         "resources": [{"group": g, "resources": r} for g, r in AUDITED_WRITES.items()]},
+        {"level": "None"}],
 }
 
 
@@ -419,10 +440,16 @@ def install_crds(bin_dir, v):
         for d in load_yaml_docs(f):
             plural = d["metadata"]["name"].split(".")[0]
             if plural in conversion:
-                # The conversion webhook Kueue's kustomization patches in, pointed at our service.
+                # The conversion webhook Kueue's kustomization patches in, pointed at our service,
+                # with our CA: Kueue's certificate rotator injects it into some of these CRDs but
+                # not into resourceflavors (v0.19.2), and without it the API server cannot convert
+                # stored ResourceFlavors to v1beta1 once it restarts (its v1beta1 watch cache
+                # then retries a failing list every second; fault tests restart it).
                 d["spec"]["conversion"] = {"strategy": "Webhook", "webhook": {
                     "conversionReviewVersions": ["v1"],
-                    "clientConfig": {"service": {"namespace": "kueue-system",
+                    "clientConfig": {"caBundle": base64.b64encode(
+                                         (STATE / "pki" / KUEUE_CERT_FILES["ca.crt"]).read_bytes()).decode(),
+                                     "service": {"namespace": "kueue-system",
                                                  "name": "kueue-webhook-service",
                                                  "path": "/convert",
                                                  "port": PORTS["kueue-webhook"]}}}}

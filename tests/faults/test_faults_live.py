@@ -238,8 +238,10 @@ def test_api_server_restarted_while_a_kueue_aware_drain_requeues_a_job(cluster, 
             if admitted(wl) and sum(1 for _pod, n, ph in pods if n and where(n) and ph == "Running") == 2:
                 return True
             conds = {c["type"]: c["status"] for c in ((wl or {}).get("status") or {}).get("conditions") or []}
-            return NotYet("workload %s conditions %s, pods %s" % (
-                (wl or {}).get("metadata", {}).get("name"), conds, pods))
+            job = queue.job_api.get(name="train", namespace=namespace).to_dict()
+            return NotYet("workload %s conditions %s, pods %s; job suspend %s rv %s conditions %s" % (
+                (wl or {}).get("metadata", {}).get("name"), conds, pods, job["spec"].get("suspend"),
+                job["metadata"]["resourceVersion"], (job.get("status") or {}).get("conditions")))
 
         # the previous test restarted the API server: the controllers' watches may still be
         # reconnecting, so the bound is generous and a timeout says which part did not happen

@@ -7,12 +7,13 @@ import uuid
 import pytest
 from kubernetes.client.rest import ApiException
 
-from gpuaas_testlib import least_writes_during, wait_until
+from gpuaas_testlib import wait_until
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
 PART_OF = "applyset.kubernetes.io/part-of"
 NODE_CLASS = {"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass", "name": "default"}
-# every resource a plan of these tests writes (write requests counted from apiserver_request_total);
+# every resource a plan of these tests writes (write requests counted from apiserver_request_total,
+# told apart from other tests' writes by the names, which all hold the test's suffix);
 # the engine writes with server-side apply (verb APPLY) and DELETE only: counting just those keeps
 # out the creates and updates that other tests cause at the same time (every new namespace gets a
 # kube-root-ca.crt ConfigMap, POSTed by the controller manager)
@@ -114,7 +115,7 @@ def versions(dyn, sfx, plan):
     return out
 
 
-def test_plan_in_order_check_mode_matches_and_rerun_writes_nothing(ansible, api_client, dyn, plans, sfx):
+def test_plan_in_order_check_mode_matches_and_rerun_writes_nothing(ansible, write_counter, dyn, plans, sfx):
     plan = plans.track(base_plan(sfx, cluster_queues=12))
 
     # check mode on a cluster without the plan: the report of what would be created, nothing written
@@ -151,12 +152,12 @@ def test_plan_in_order_check_mode_matches_and_rerun_writes_nothing(ansible, api_
 
     # rerun and check-mode rerun: nothing changed, no write request to any resource of the plan
     before = versions(dyn, sfx, plan)
-    rerun, writes = least_writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan),
-                                        verbs=ENGINE_VERBS)
+    rerun, writes = write_counter.during(RESOURCES, lambda: ansible.module("cluster_plan", plan), mine=sfx,
+                                         verbs=ENGINE_VERBS)
     assert rerun["changed"] is False and rerun["drift"]["drifted"] == 0, rerun["drift"]
     assert sum(writes.values()) == 0, writes
-    again, writes = least_writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan, check=True),
-                                        verbs=ENGINE_VERBS)
+    again, writes = write_counter.during(RESOURCES, lambda: ansible.module("cluster_plan", plan, check=True),
+                                         mine=sfx, verbs=ENGINE_VERBS)
     assert again["changed"] is False and sum(writes.values()) == 0, writes
     assert versions(dyn, sfx, plan) == before
 
@@ -266,11 +267,11 @@ def test_prune_deletes_only_what_the_plan_owns(ansible, dyn, plans, sfx, core_v1
     jobs.delete(name="waiting", namespace=ns, propagation_policy="Background")
 
 
-def test_one_bad_entry_among_many_writes_nothing(ansible, api_client, dyn, sfx):
+def test_one_bad_entry_among_many_writes_nothing(ansible, write_counter, dyn, sfx):
     plan = base_plan(sfx, cluster_queues=30)
     plan["cluster_queues"][17]["resource_groups"][0]["flavors"][0]["resources"][1]["nominal_quota"] = "4x"
     plan["local_queues"].append({"name": "lq2-" + sfx, "namespace": "plan-" + sfx})
-    res, writes = least_writes_during(api_client, RESOURCES, lambda: ansible.module("cluster_plan", plan, fail_ok=True))
+    res, writes = write_counter.during(RESOURCES, lambda: ansible.module("cluster_plan", plan, fail_ok=True), mine=sfx)
     assert res.get("failed") is True
     fields = [e["field"] for e in res["errors"]]
     assert "cluster_queues[17].resource_groups[0].flavors[0].resources[1].nominal_quota" in fields, fields
@@ -280,7 +281,7 @@ def test_one_bad_entry_among_many_writes_nothing(ansible, api_client, dyn, sfx):
     assert get(dyn, KUEUE, "ClusterQueue", "cq0-" + sfx) is None
 
 
-def test_a_paused_pool_stays_paused_when_the_plan_runs(ansible, api_client, dyn, plans, sfx):
+def test_a_paused_pool_stays_paused_when_the_plan_runs(ansible, write_counter, dyn, plans, sfx):
     plan = plans.track(base_plan(sfx))
     plan["nodepools"][0]["disruption"] = {"consolidation_policy": "WhenEmpty", "consolidate_after": "5m",
                                           "budgets": [{"nodes": "10%"}]}
@@ -290,7 +291,7 @@ def test_a_paused_pool_stays_paused_when_the_plan_runs(ansible, api_client, dyn,
     paused = pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"]
     assert paused != [{"nodes": "10%"}], paused
     # the plan again: the pause is not drift, nothing is written, the pool stays paused
-    rerun, writes = least_writes_during(api_client, ["nodepools"], lambda: ansible.module("cluster_plan", plan))
+    rerun, writes = write_counter.during(["nodepools"], lambda: ansible.module("cluster_plan", plan), mine=sfx)
     assert rerun["changed"] is False and writes == {"nodepools": 0}, (rerun["drift"], writes)
     assert pools.get(name="np-" + sfx).to_dict()["spec"]["disruption"]["budgets"] == paused
     # a changed plan while paused: saved for resume, the pause kept

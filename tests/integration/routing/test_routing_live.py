@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from gpuaas_testlib import wait_until, writes_during
+from gpuaas_testlib import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "traffic_shift.yml"
@@ -129,7 +129,7 @@ def _route(ansible, namespace, backends, name="chat", check=False, fail_ok=False
     return ansible.module("http_route", args, check=check, fail_ok=fail_ok)
 
 
-def test_inference_pool_lifecycle_and_bad_input(ansible, dyn, api_client, namespace):
+def test_inference_pool_lifecycle_and_bad_input(ansible, dyn, write_counter, namespace):
     created = _pool(ansible, namespace, "llama", app_protocol="http",
                     endpoint_picker={"name": "llama-epp", "port": 9002, "failure_mode": "FailOpen"})
     assert created["operation"] == "created"
@@ -138,7 +138,7 @@ def test_inference_pool_lifecycle_and_bad_input(ansible, dyn, api_client, namesp
     assert live["spec"]["targetPorts"] == [{"number": 8000}]
     assert live["spec"]["endpointPickerRef"]["failureMode"] == "FailOpen"
 
-    again, writes = writes_during(api_client, ["inferencepools"], lambda: _pool(
+    again, writes = write_counter.during(["inferencepools"], mine=namespace, action=lambda: _pool(
         ansible, namespace, "llama", app_protocol="http",
         endpoint_picker={"name": "llama-epp", "port": 9002, "failure_mode": "FailOpen"}))
     assert again["changed"] is False and writes == {"inferencepools": 0}
@@ -169,7 +169,7 @@ def test_inference_pool_lifecycle_and_bad_input(ansible, dyn, api_client, namesp
     assert [p.metadata.name for p in _api(dyn, "InferencePool").get(namespace=namespace).items] == ["llama"]
 
 
-def test_http_route_owns_only_its_rules_and_backends(ansible, dyn, api_client, pools):
+def test_http_route_owns_only_its_rules_and_backends(ansible, dyn, write_counter, pools):
     ns = pools
     res = _route(ansible, ns, [{"kind": "InferencePool", "name": "v1", "weight": 90},
                                {"kind": "InferencePool", "name": "v2", "weight": 10}])
@@ -190,7 +190,7 @@ def test_http_route_owns_only_its_rules_and_backends(ansible, dyn, api_client, p
     assert [r["name"] for r in live["spec"]["rules"]] == ["chat", "theirs"]
     assert _weights(live) == [("InferencePool", "v1", 80), ("InferencePool", "v2", 20), ("Service", "mirror", 1)]
 
-    again, writes = writes_during(api_client, ["httproutes"], lambda: _route(
+    again, writes = write_counter.during(["httproutes"], mine=ns, action=lambda: _route(
         ansible, ns, [{"kind": "InferencePool", "name": "v1", "weight": 80}, {"kind": "InferencePool", "name": "v2", "weight": 20}]))
     assert again["changed"] is False and writes == {"httproutes": 0}
 
@@ -245,7 +245,7 @@ def _shift_vars(ns, tmp_path, metric_url=None, **extra):
     return out
 
 
-def test_manual_shift_step_by_step_then_idempotent(ansible, dyn, api_client, pools, metric, tmp_path):
+def test_manual_shift_step_by_step_then_idempotent(ansible, dyn, write_counter, pools, metric, tmp_path):
     ns = pools
     _route(ansible, ns, [{"kind": "InferencePool", "name": "v1", "weight": 900}])
     # a backend the role does not own (added by someone else, carrying traffic)
@@ -281,7 +281,7 @@ def test_manual_shift_step_by_step_then_idempotent(ansible, dyn, api_client, poo
     assert "| shifted | 1 | 10 |" in report and "| completed |" in report
 
     # rerun after completion: zero changes, zero writes
-    (_rc, doc), writes = writes_during(api_client, ["httproutes"], lambda: ansible.playbook(
+    (_rc, doc), writes = write_counter.during(["httproutes"], mine=ns, action=lambda: ansible.playbook(
         PLAYBOOK, _shift_vars(ns, tmp_path, metric.url, traffic_shift_manual=True)))
     assert _changed(doc) == 0 and writes == {"httproutes": 0}
     # the http_route task that still says the pre-shift weights does not undo the shift

@@ -2,7 +2,6 @@
 A100 GPUs): gating, admission, priority and preemption, JobSets admitted as a whole, waits for
 Finished (success and failure), immutable changes and recreate, deactivate/activate, and bad input
 that writes nothing. Every answer of the module is compared with the live objects."""
-from gpuaas_testlib import least_writes_during
 
 from kueue_helpers import run_tasks  # sys.path: conftest.py
 
@@ -39,7 +38,7 @@ def job_args(name, namespace, **extra):
     return args
 
 
-def test_gated_job_waits_outside_admission_until_ungated(ansible, api_client, namespace, kq, sfx):
+def test_gated_job_waits_outside_admission_until_ungated(ansible, write_counter, namespace, kq, sfx):
     make_gpu_queue(ansible, kq, sfx, namespace, gpus=4)
     name = "gated-" + sfx
     submit = job_args(name, namespace, state="gated", parallelism=2, env={"EPOCHS": "3"})
@@ -69,8 +68,8 @@ def test_gated_job_waits_outside_admission_until_ungated(ansible, api_client, na
     assert gated["changed"] is False and gated["phase"] == "Gated" and gated["gates"] == ["gpuaas.io/hold"]
 
     # a rerun of the submit writes nothing (counted by the API server)
-    rerun, writes = least_writes_during(api_client, ["jobs", "workloads"],
-                                        lambda: ansible.module("kueue_job", submit), attempts=3)
+    rerun, writes = write_counter.during(["jobs", "workloads"], lambda: ansible.module("kueue_job", submit),
+                                         mine=namespace, attempts=3)
     assert writes == {"jobs": 0, "workloads": 0} and rerun["changed"] is False and rerun["operation"] == "unchanged"
 
     ungated = ansible.module("kueue_job", {"name": name, "namespace": namespace, "state": "ungated",
@@ -85,8 +84,8 @@ def test_gated_job_waits_outside_admission_until_ungated(ansible, api_client, na
     assert len(kq.running_pods(namespace, name)) == 2
 
     # the same gated submit again: unchanged (Kueue takes a gate only at creation: not sent again)
-    again, writes = least_writes_during(api_client, ["jobs", "workloads"],
-                                        lambda: ansible.module("kueue_job", submit), attempts=3)
+    again, writes = write_counter.during(["jobs", "workloads"], lambda: ansible.module("kueue_job", submit),
+                                         mine=namespace, attempts=3)
     assert writes == {"jobs": 0, "workloads": 0} and again["changed"] is False and again["phase"] == "Admitted"
     assert again["gates"] == [] and not again.get("warnings"), again.get("warnings")
     # a plain submit (no gate) of a job that is held leaves the gate alone: see the JobSet test

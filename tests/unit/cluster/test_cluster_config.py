@@ -44,3 +44,24 @@ def test_static_nodes_are_kwok_managed_and_labelled_like_a_gpu_cloud(cluster_mod
 def test_every_port_is_on_loopback_and_distinct(cluster_mod):
     assert cluster_mod.HOST == "127.0.0.1"
     assert len(set(cluster_mod.PORTS.values())) == len(cluster_mod.PORTS)
+
+
+def test_the_audit_log_names_the_object_of_every_write_the_tests_count(cluster_mod):
+    """The write counter (gpuaas_testlib.WriteCounter) can only tell a test's writes from others'
+    for resources the audit policy logs; the ServiceAccounts' rule stays first (the security test
+    reads what they send, reads included)."""
+    import re
+    audited = set(r for rs in cluster_mod.AUDITED_WRITES.values() for r in rs)
+    counted = set()
+    for path in (HERE.parents[1] / "integration").rglob("test_*.py"):
+        text = path.read_text()
+        for call in re.findall(r"write_counter\.during\(\s*(\[[^\]]*\]|[A-Z_]+)", text):
+            if call.startswith("["):
+                counted |= set(re.findall(r'"([a-z]+)"', call))
+            else:
+                counted |= set(re.findall(r'"([a-z]+)"', re.search(call + r" = (\[[^\]]*\])", text).group(1)))
+    assert counted and counted <= audited, sorted(counted - audited)
+    rules = cluster_mod.AUDIT_POLICY["rules"]
+    assert rules[0] == {"level": "Metadata", "userGroups": ["system:serviceaccounts:gpuaas-system"]}
+    assert rules[-1] == {"level": "None"}
+    assert set(rules[1]["verbs"]) == {"create", "update", "patch", "delete", "deletecollection"}
