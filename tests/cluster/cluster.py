@@ -434,6 +434,7 @@ def install_crds(bin_dir, v):
                         v["INFERENCE_EXTENSION_VERSION"])
     jobset = go_module_dir("sigs.k8s.io/jobset", v["JOBSET_VERSION"])
     docs = []
+    ca_bundle = base64.b64encode((STATE / "pki" / KUEUE_CERT_FILES["ca.crt"]).read_bytes()).decode()
     conversion = {p.name.replace("webhook_in_", "").replace(".yaml", "")
                   for p in (kueue / "config/components/crd/patches").glob("webhook_in_*.yaml")}
     for f in sorted((kueue / "config/components/crd/bases").glob("*.yaml")):
@@ -447,8 +448,7 @@ def install_crds(bin_dir, v):
                 # then retries a failing list every second; fault tests restart it).
                 d["spec"]["conversion"] = {"strategy": "Webhook", "webhook": {
                     "conversionReviewVersions": ["v1"],
-                    "clientConfig": {"caBundle": base64.b64encode(
-                                         (STATE / "pki" / KUEUE_CERT_FILES["ca.crt"]).read_bytes()).decode(),
+                    "clientConfig": {"caBundle": ca_bundle,
                                      "service": {"namespace": "kueue-system",
                                                  "name": "kueue-webhook-service",
                                                  "path": "/convert",
