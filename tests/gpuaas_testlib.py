@@ -218,9 +218,9 @@ class WriteCounter:
             seen += 1
             if mine in (ref.get("name") or "") or mine in (ref.get("namespace") or ""):
                 own[resource] += 1
-            elif ref.get("name"):
-                others[resource] += 1
-            # (a write the log names no object for could be the test's own: it stays counted)
+            elif ref.get("name") or ref.get("namespace"):
+                others[resource] += 1   # (a namespace's deletecollections, when it is deleted, name none)
+            # (a cluster-wide write the log names no object for could be the test's own: it stays counted)
         return own, others, seen
 
 
