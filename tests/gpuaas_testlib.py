@@ -1,10 +1,7 @@
 """Small helpers shared by the tests (importable as `gpuaas_testlib`)."""
-import contextlib
-import fcntl
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,22 +46,6 @@ def with_value(value, path, new):
         node = node[key]
     node[path[-1]] = new
     return out
-
-
-@contextlib.contextmanager
-def configmap_writers_lock():
-    """Held by tests that write ConfigMaps all the time (a maintenance window's progress record)
-    and, while they count, by tests that count ConfigMap writes: the integration tests run in
-    parallel processes (pytest-xdist), and the API server's request counter has no namespace, so
-    without it one test's record writes show up in another's count. A file lock, so it holds
-    across the worker processes."""
-    path = os.path.join(tempfile.gettempdir(), "gpuaas-tests-configmap-writers-%d.lock" % os.getuid())
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def wait_until(what, fn, timeout=60, interval=0.5):
@@ -161,20 +142,18 @@ class WriteCounter:
         writes only (what check mode must not send; its server-side dry runs are allowed).
         ``verbs``: only these (for example the server-side applies and deletes of the engine)."""
         best = None
-        lock = configmap_writers_lock() if "configmaps" in resources else contextlib.nullcontext()
-        with lock:
-            for dummy in range(attempts):
-                offset = self._audit_size()
-                before = write_requests(self.api_client, resources, verbs, dry_runs)
-                result = action()
-                after = write_requests(self.api_client, resources, verbs, dry_runs)
-                writes = dict((r, after[r] - before[r]) for r in resources)
-                if sum(writes.values()) and mine and offset is not None:
-                    writes = self._without_others(writes, offset, mine, verbs, dry_runs)
-                if best is None or sum(writes.values()) < sum(best[1].values()):
-                    best = (result, writes)
-                if not sum(writes.values()):
-                    break
+        for dummy in range(attempts):
+            offset = self._audit_size()
+            before = write_requests(self.api_client, resources, verbs, dry_runs)
+            result = action()
+            after = write_requests(self.api_client, resources, verbs, dry_runs)
+            writes = dict((r, after[r] - before[r]) for r in resources)
+            if sum(writes.values()) and mine and offset is not None:
+                writes = self._without_others(writes, offset, mine, verbs, dry_runs)
+            if best is None or sum(writes.values()) < sum(best[1].values()):
+                best = (result, writes)
+            if not sum(writes.values()):
+                break
         return best
 
     def _audit_size(self):

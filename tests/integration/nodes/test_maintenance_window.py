@@ -8,22 +8,12 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-from gpuaas_testlib import configmap_writers_lock
 from nodehelpers import KueueQueue, admitted, bare_pod, deployment, is_ready, pods_of, wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 PLAYBOOK = REPO / "playbooks" / "maintenance_window.yml"
 FAIL_HOOK = Path(__file__).resolve().parent / "window_node_tasks.yml"
 NODEPOOL_API = ("karpenter.sh/v1", "NodePool")
-
-
-@pytest.fixture(autouse=True)
-def _record_writes_counted_apart():
-    """A window writes its progress record (a ConfigMap) at every step: tests that count ConfigMap
-    writes in parallel wait until this test is over (gpuaas_testlib.configmap_writers_lock)."""
-    with configmap_writers_lock():
-        yield
 
 
 def playbook_changed_count(doc):
